@@ -1,0 +1,39 @@
+// The subcommands of the hepgnn binary. Each add_*_command registers its
+// options with CLI11 and, when chosen, sets `selected` to its runner. The
+// runner gets the process context (launch info and communicator) that main()
+// builds after parsing, so `--help` never starts MPI.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "comm/communicator.hpp"
+#include "comm/launch_info.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace hepgnn::app {
+
+struct Context {
+    comm::LaunchInfo launch;
+    comm::Communicator* comm = nullptr;
+    bool is_root() const { return comm->rank() == 0; }
+};
+
+using Runner = std::function<int(Context&)>;
+
+void add_simulate_command(CLI::App& app, Runner& selected);
+void add_prepare_command(CLI::App& app, Runner& selected);
+void add_inspect_command(CLI::App& app, Runner& selected);
+void add_training_commands(CLI::App& app, Runner& selected);  // train, evaluate, bench
+void add_model_commands(CLI::App& app, Runner& selected);     // export, infer
+
+/// Adds the repeatable `--set section.key=value` option.
+void add_set_option(CLI::App& command, std::vector<std::string>& overrides);
+
+/// Prints "hepgnn: message" to stdout on rank 0 only.
+void say(const Context& ctx, const std::string& message);
+
+}  // namespace hepgnn::app

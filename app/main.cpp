@@ -1,0 +1,60 @@
+// hepgnn: one binary, one subcommand per step of the user journey
+// (DESIGN §3.1). Errors end as one line on stderr and a non-zero status.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <memory>
+
+#include "app/command.hpp"
+#include "comm/mpi_communicator.hpp"
+#include "core/error.hpp"
+
+int main(int argc, char** argv) {
+    using namespace hepgnn;
+    CLI::App cli{
+        "hepgnn: distributed training of graph neural networks for particle-track finding.\n"
+        "Run 'hepgnn SUBCOMMAND --help' for the options of each step."};
+    cli.require_subcommand(1);
+    cli.set_version_flag("--version", "hepgnn 0.1.0");
+    app::Runner selected;
+    app::add_simulate_command(cli, selected);
+    app::add_prepare_command(cli, selected);
+    app::add_inspect_command(cli, selected);
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return cli.exit(e);
+    }
+    const std::string command = cli.get_subcommands().front()->get_name();
+
+    std::unique_ptr<comm::MpiRuntime> mpi;
+    std::unique_ptr<comm::Communicator> communicator;
+    app::Context ctx;
+    int rank = 0, size = 1;
+    try {
+        ctx.launch = comm::detect_launch(comm::process_env());
+        if (ctx.launch.is_parallel_launch()) {
+            mpi = std::make_unique<comm::MpiRuntime>(&argc, &argv);
+            communicator = comm::make_mpi_communicator();
+        } else {
+            communicator = comm::make_local_communicator();
+        }
+        ctx.comm = communicator.get();
+        rank = communicator->rank();
+        size = communicator->size();
+        return selected(ctx);
+    } catch (const std::exception& e) {
+        // Commands agree on errors at their collective points (so every rank
+        // exits cleanly with the failing rank's message); an error that
+        // escapes to here may leave other ranks waiting, so end them all.
+        const bool internal = dynamic_cast<const InternalError*>(&e) != nullptr;
+        const bool known = internal || dynamic_cast<const Error*>(&e) != nullptr;
+        const std::string where =
+            size > 1 ? fmt::format(" (rank {} of {})", rank, size) : std::string();
+        std::fprintf(stderr, "hepgnn %s: error%s: %s%s\n", command.c_str(), where.c_str(),
+                     known ? "" : "unexpected: ", e.what());
+        std::fflush(stderr);
+        if (size > 1) comm::MpiRuntime::abort(1);
+        return 1;
+    }
+}

@@ -1,0 +1,248 @@
+#include "data/graph_builder.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+
+#include "core/error.hpp"
+#include "data/detector_geometry.hpp"
+
+namespace hepgnn::data {
+
+// Note [Section borders]: HEP.TrkX splits the hits of an event into phi/eta
+// sections and builds edges inside each, which loses every true segment that
+// crosses a border. We build the candidate edges of the whole event first and
+// give each edge to the section of its inner hit; that section's graph then
+// also holds the outer hit (a "halo" node, possibly owned by a neighbour).
+// Each edge is in exactly one graph, so no true edge is lost and none is
+// counted twice in metrics.
+
+namespace {
+constexpr double kPi = 3.14159265358979323846;
+constexpr int kBarrelLayers = 10;
+
+double wrap_phi(double dphi) {
+    while (dphi > kPi) dphi -= 2 * kPi;
+    while (dphi < -kPi) dphi += 2 * kPi;
+    return dphi;
+}
+}  // namespace
+
+struct GraphBuilder::SelectedHit {
+    int64_t hit_id;
+    int64_t particle_id;
+    float pt;
+    int layer;
+    double r, phi, z;
+    int section;
+};
+
+FeatureInfo GraphBuilder::feature_info(const Config& config) {
+    return FeatureInfo{{"r", "phi", "z"},
+                       {1000.0f, static_cast<float>(kPi / config.n_phi_sections), 1000.0f}};
+}
+
+GraphBuilder::GraphBuilder(Config config) : config_(config) {
+    HEPGNN_CHECK(config_.n_phi_sections >= 1, "n_phi_sections must be >= 1 (got {})",
+                 config_.n_phi_sections);
+    HEPGNN_CHECK(config_.n_eta_sections >= 1, "n_eta_sections must be >= 1 (got {})",
+                 config_.n_eta_sections);
+    HEPGNN_CHECK(config_.eta_range[0] < config_.eta_range[1],
+                 "eta_range must be [low, high] with low < high (got [{}, {}])",
+                 config_.eta_range[0], config_.eta_range[1]);
+    HEPGNN_CHECK(config_.phi_slope_max > 0, "phi_slope_max must be > 0 (got {})",
+                 config_.phi_slope_max);
+    HEPGNN_CHECK(config_.z0_max > 0, "z0_max must be > 0 (got {})", config_.z0_max);
+    HEPGNN_CHECK(config_.pt_min >= 0, "pt_min must be >= 0 (got {})", config_.pt_min);
+}
+
+std::vector<EventGraph> GraphBuilder::build(const TrackmlEvent& event) const {
+    HEPGNN_CHECK(event.truth.size() == event.hits.size(),
+                 "event {}: {} truth rows for {} hits; the truth file does not match the hits",
+                 event.event_id, event.truth.size(), event.hits.size());
+    // HEP.TrkX takes a hit's pT from its particle's initial momentum.
+    std::unordered_map<int64_t, float> particle_pt;
+    particle_pt.reserve(event.particles.size());
+    for (const auto& p : event.particles) particle_pt[p.particle_id] = std::hypot(p.px, p.py);
+
+    std::vector<SelectedHit> selected;
+    selected.reserve(event.hits.size() / 2);
+    for (size_t i = 0; i < event.hits.size(); ++i) {
+        const Hit& h = event.hits[i];
+        const TruthHit& t = event.truth[i];
+        HEPGNN_CHECK(t.hit_id == h.hit_id,
+                     "event {}: truth row {} has hit_id {} but hits row {} has {}", event.event_id,
+                     i, t.hit_id, i, h.hit_id);
+        const int layer = barrel_layer_index(h.volume_id, h.layer_id);
+        if (layer < 0) continue;
+        float pt = 0.0f;
+        if (t.particle_id != 0) {
+            auto it = particle_pt.find(t.particle_id);
+            pt = it != particle_pt.end() ? it->second : std::hypot(t.tpx, t.tpy);
+        }
+        if (config_.pt_min > 0 && pt < config_.pt_min) continue;
+        selected.push_back({h.hit_id, t.particle_id, pt, layer, std::hypot(h.x, h.y),
+                            std::atan2(h.y, h.x), h.z, 0});
+    }
+
+    // One hit per (particle, layer): keep the innermost, as HEP.TrkX does, so a
+    // true segment is unambiguous.
+    std::sort(selected.begin(), selected.end(), [](const SelectedHit& a, const SelectedHit& b) {
+        if (a.particle_id != b.particle_id) return a.particle_id < b.particle_id;
+        if (a.layer != b.layer) return a.layer < b.layer;
+        return a.r < b.r;
+    });
+    std::vector<SelectedHit> unique;
+    unique.reserve(selected.size());
+    for (size_t i = 0; i < selected.size(); ++i) {
+        const auto& h = selected[i];
+        if (h.particle_id != 0 && !unique.empty() && unique.back().particle_id == h.particle_id &&
+            unique.back().layer == h.layer)
+            continue;
+        unique.push_back(h);
+    }
+    return build_graphs(event.event_id, std::move(unique));
+}
+
+std::vector<EventGraph> GraphBuilder::build_from_hits(int64_t event_id,
+                                                      const std::vector<Hit>& hits) const {
+    std::vector<SelectedHit> selected;
+    selected.reserve(hits.size() / 2);
+    for (const Hit& h : hits) {
+        const int layer = barrel_layer_index(h.volume_id, h.layer_id);
+        if (layer < 0) continue;
+        selected.push_back(
+            {h.hit_id, 0, 0.0f, layer, std::hypot(h.x, h.y), std::atan2(h.y, h.x), h.z, 0});
+    }
+    return build_graphs(event_id, std::move(selected));
+}
+
+std::vector<EventGraph> GraphBuilder::build_graphs(int64_t event_id,
+                                                   std::vector<SelectedHit> hits) const {
+    const int n_phi = config_.n_phi_sections, n_eta = config_.n_eta_sections;
+    const double eta_lo = config_.eta_range[0], eta_hi = config_.eta_range[1];
+    const double phi_width = 2 * kPi / n_phi, eta_width = (eta_hi - eta_lo) / n_eta;
+
+    // Section of every hit; hits outside the eta range are dropped.
+    std::vector<SelectedHit> kept;
+    kept.reserve(hits.size());
+    for (auto& h : hits) {
+        const double eta = std::asinh(h.z / h.r);
+        if (!(eta >= eta_lo && eta <= eta_hi)) continue;
+        const int iphi = std::clamp(static_cast<int>((h.phi + kPi) / phi_width), 0, n_phi - 1);
+        const int ieta = std::clamp(static_cast<int>((eta - eta_lo) / eta_width), 0, n_eta - 1);
+        h.section = ieta * n_phi + iphi;
+        kept.push_back(h);
+    }
+    hits.swap(kept);
+
+    // Per layer, hit indices sorted by phi: the window search below looks only
+    // at the phi range a segment passing the slope cut can reach.
+    std::vector<std::vector<int32_t>> by_layer(kBarrelLayers);
+    for (int32_t i = 0; i < static_cast<int32_t>(hits.size()); ++i)
+        by_layer[hits[i].layer].push_back(i);
+    std::vector<double> r_min(kBarrelLayers, std::numeric_limits<double>::max());
+    std::vector<double> r_max(kBarrelLayers, 0.0);
+    for (int l = 0; l < kBarrelLayers; ++l) {
+        auto& idx = by_layer[l];
+        std::sort(idx.begin(), idx.end(), [&](int32_t a, int32_t b) {
+            return hits[a].phi < hits[b].phi || (hits[a].phi == hits[b].phi && a < b);
+        });
+        for (int32_t i : idx) {
+            r_min[l] = std::min(r_min[l], hits[i].r);
+            r_max[l] = std::max(r_max[l], hits[i].r);
+        }
+    }
+
+    struct Edge {
+        int32_t inner, outer;
+    };
+    std::vector<Edge> edges;
+    std::vector<double> outer_phi;
+    for (int l = 0; l + 1 < kBarrelLayers; ++l) {
+        const auto& in = by_layer[l];
+        const auto& out = by_layer[l + 1];
+        if (in.empty() || out.empty()) continue;
+        outer_phi.resize(out.size());
+        for (size_t k = 0; k < out.size(); ++k) outer_phi[k] = hits[out[k]].phi;
+        const double dr_max = r_max[l + 1] - r_min[l];
+        if (dr_max <= 0) continue;
+        const double window = std::min(kPi, config_.phi_slope_max * dr_max);
+        const auto consider = [&](int32_t a, size_t k) {
+            const int32_t b = out[k];
+            const double dr = hits[b].r - hits[a].r;
+            if (dr <= 0) return;
+            const double dphi = wrap_phi(hits[b].phi - hits[a].phi);
+            if (std::abs(dphi / dr) >= config_.phi_slope_max) return;
+            const double z0 = hits[a].z - hits[a].r * (hits[b].z - hits[a].z) / dr;
+            if (std::abs(z0) >= config_.z0_max) return;
+            edges.push_back({a, b});
+        };
+        // Scan [phi - w, phi + w], split where it wraps around +-pi.
+        const auto scan = [&](int32_t a, double lo, double hi) {
+            auto k = std::lower_bound(outer_phi.begin(), outer_phi.end(), lo) - outer_phi.begin();
+            for (; k < static_cast<long>(out.size()) && outer_phi[k] <= hi; ++k) consider(a, k);
+        };
+        for (int32_t a : in) {
+            const double lo = hits[a].phi - window, hi = hits[a].phi + window;
+            scan(a, std::max(lo, -kPi), std::min(hi, kPi));
+            if (lo < -kPi) scan(a, lo + 2 * kPi, kPi);
+            if (hi > kPi) scan(a, -kPi, hi - 2 * kPi);
+        }
+    }
+
+    // Assemble one graph per section (Note [Section borders]).
+    const int n_sections = n_phi * n_eta;
+    std::vector<std::vector<int32_t>> section_edges(n_sections);
+    for (int32_t e = 0; e < static_cast<int32_t>(edges.size()); ++e)
+        section_edges[hits[edges[e].inner].section].push_back(e);
+    std::vector<std::vector<int32_t>> section_hits(n_sections);
+    for (int32_t i = 0; i < static_cast<int32_t>(hits.size()); ++i)
+        section_hits[hits[i].section].push_back(i);
+
+    const FeatureInfo features = feature_info(config_);
+    std::vector<EventGraph> graphs;
+    std::vector<int32_t> local(hits.size(), -1);
+    for (int s = 0; s < n_sections; ++s) {
+        if (section_hits[s].empty() && section_edges[s].empty()) continue;
+        std::vector<int32_t> nodes = section_hits[s];
+        for (int32_t e : section_edges[s]) {
+            const int32_t b = edges[e].outer;
+            if (hits[b].section != s && local[b] < 0) {
+                local[b] = 0;  // mark: halo node added once
+                nodes.push_back(b);
+            }
+        }
+        for (int32_t k = 0; k < static_cast<int32_t>(nodes.size()); ++k) local[nodes[k]] = k;
+
+        EventGraph g;
+        g.event_id = event_id;
+        g.section_id = s;
+        g.n_nodes = static_cast<int64_t>(nodes.size());
+        g.n_features = 3;
+        g.x.reserve(nodes.size() * 3);
+        const double phi_center = -kPi + ((s % n_phi) + 0.5) * phi_width;
+        for (int32_t i : nodes) {
+            const auto& h = hits[i];
+            g.x.push_back(static_cast<float>(h.r / features.scale[0]));
+            g.x.push_back(static_cast<float>(wrap_phi(h.phi - phi_center) / features.scale[1]));
+            g.x.push_back(static_cast<float>(h.z / features.scale[2]));
+            g.hit_id.push_back(h.hit_id);
+            g.particle_id.push_back(h.particle_id);
+            g.pt.push_back(h.pt);
+        }
+        for (int32_t e : section_edges[s]) {
+            const auto& edge = edges[e];
+            g.senders.push_back(local[edge.inner]);
+            g.receivers.push_back(local[edge.outer]);
+            const int64_t p = hits[edge.inner].particle_id;
+            g.y.push_back(p != 0 && p == hits[edge.outer].particle_id ? 1 : 0);
+        }
+        for (int32_t i : nodes) local[i] = -1;
+        graphs.push_back(std::move(g));
+    }
+    return graphs;
+}
+
+}  // namespace hepgnn::data

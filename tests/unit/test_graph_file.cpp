@@ -1,0 +1,220 @@
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "data/graph_file.hpp"
+#include "test_util.hpp"
+
+using namespace hepgnn::data;
+using hepgnn::testing_util::random_graph;
+using hepgnn::testing_util::TempDir;
+
+namespace {
+
+FeatureInfo features() { return {{"r", "phi", "z"}, {1000.f, 0.39f, 1000.f}}; }
+
+std::vector<EventGraph> write_sample(const std::filesystem::path& path, int n_graphs = 5) {
+    std::vector<EventGraph> graphs;
+    GraphFileWriter writer(path, features());
+    for (int g = 0; g < n_graphs; ++g) {
+        graphs.push_back(random_graph(100 + g / 2, g % 2, 10 + 7 * g, 30 + 11 * g, g));
+        writer.append(graphs.back());
+    }
+    writer.commit();
+    return graphs;
+}
+
+std::string open_and_read_all_error(const std::filesystem::path& path) {
+    try {
+        const auto f = GraphFile::open(path);
+        for (int64_t g = 0; g < f.num_graphs(); ++g) f.read_graph(g);
+    } catch (const hepgnn::Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// Modifies a valid file in place with the raw HDF5 API.
+template <typename Fn>
+void edit(const std::filesystem::path& path, Fn fn) {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    fn(f);
+    H5Fclose(f);
+}
+
+template <typename T>
+void overwrite_element(hid_t f, const char* name, hsize_t index, T value, hid_t type) {
+    const hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    const hid_t space = H5Dget_space(d);
+    hsize_t start[2] = {index, 0}, count[2] = {1, 1};
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+    const int rank = H5Sget_simple_extent_ndims(space);
+    const hid_t mem = H5Screate_simple(rank, count, nullptr);
+    H5Dwrite(d, type, mem, space, H5P_DEFAULT, &value);
+    H5Sclose(mem);
+    H5Sclose(space);
+    H5Dclose(d);
+}
+
+}  // namespace
+
+TEST(GraphFile, RoundTripsEveryColumn) {
+    TempDir dir;
+    const auto graphs = write_sample(dir / "g.h5");
+    const auto f = GraphFile::open(dir / "g.h5");
+    ASSERT_EQ(f.num_graphs(), 5);
+    EXPECT_EQ(f.features().names, features().names);
+    EXPECT_EQ(f.features().scale, features().scale);
+    for (int g = 0; g < 5; ++g) {
+        const auto r = f.read_graph(g);
+        EXPECT_EQ(r.event_id, graphs[g].event_id);
+        EXPECT_EQ(r.section_id, graphs[g].section_id);
+        EXPECT_EQ(r.n_nodes, graphs[g].n_nodes);
+        EXPECT_EQ(r.x, graphs[g].x);
+        EXPECT_EQ(r.senders, graphs[g].senders);
+        EXPECT_EQ(r.receivers, graphs[g].receivers);
+        EXPECT_EQ(r.y, graphs[g].y);
+        EXPECT_EQ(r.hit_id, graphs[g].hit_id);
+        EXPECT_EQ(r.particle_id, graphs[g].particle_id);
+        EXPECT_EQ(r.pt, graphs[g].pt);
+        EXPECT_EQ(f.num_edges(g), graphs[g].n_edges());
+    }
+}
+
+TEST(GraphFile, ReadsASubsetWithoutTruth) {
+    TempDir dir;
+    const auto graphs = write_sample(dir / "g.h5");
+    const auto f = GraphFile::open(dir / "g.h5");
+    GraphFile::ReadOptions opts;
+    opts.truth = false;
+    const auto sub = f.read_graphs({4, 1}, opts);
+    ASSERT_EQ(sub.size(), 2u);
+    EXPECT_EQ(sub[0].x, graphs[4].x);
+    EXPECT_EQ(sub[1].senders, graphs[1].senders);
+    EXPECT_TRUE(sub[0].hit_id.empty());
+}
+
+TEST(GraphFile, UncommittedWriterLeavesNoFile) {
+    TempDir dir;
+    {
+        GraphFileWriter writer(dir / "g.h5", features());
+        writer.append(random_graph(1, 0, 5, 5, 1));
+    }  // destroyed without commit, e.g. after an exception
+    EXPECT_FALSE(std::filesystem::exists(dir / "g.h5"));
+    EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+TEST(GraphFile, MergeOrdersByEventAndSection) {
+    TempDir dir;
+    {
+        GraphFileWriter a(dir / "a.h5", features()), b(dir / "b.h5", features());
+        a.append(random_graph(2, 1, 5, 5, 1));
+        a.append(random_graph(1, 0, 6, 5, 2));
+        b.append(random_graph(1, 1, 7, 5, 3));
+        a.commit();
+        b.commit();
+    }
+    EXPECT_EQ(merge_graph_files({dir / "a.h5", dir / "b.h5"}, dir / "m.h5"), 3);
+    const auto m = GraphFile::open(dir / "m.h5");
+    EXPECT_EQ(m.event_ids(), (std::vector<int64_t>{1, 1, 2}));
+    EXPECT_EQ(m.section_ids(), (std::vector<int32_t>{0, 1, 1}));
+    EXPECT_EQ(m.num_nodes(1), 7);
+}
+
+struct Corruption {
+    std::string name;
+    std::function<void(hid_t)> apply;
+    std::vector<std::string> expected;  // substrings of the error line
+};
+
+class GraphFileCorruption : public ::testing::TestWithParam<Corruption> {};
+
+TEST_P(GraphFileCorruption, GivesOneClearLineNamingFileDatasetAndGraph) {
+    TempDir dir;
+    const auto path = dir / "g.h5";
+    write_sample(path);
+    edit(path, GetParam().apply);
+    const std::string msg = open_and_read_all_error(path);
+    ASSERT_FALSE(msg.empty()) << "no error for " << GetParam().name;
+    EXPECT_NE(msg.find(path.string()), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    for (const auto& s : GetParam().expected) EXPECT_NE(msg.find(s), std::string::npos) << msg;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Malformed, GraphFileCorruption,
+    ::testing::Values(
+        Corruption{"missing_dataset", [](hid_t f) { H5Ldelete(f, "receivers", H5P_DEFAULT); },
+                   {"dataset 'receivers' is missing"}},
+        Corruption{"wrong_dtype",
+                   [](hid_t f) {
+                       H5Ldelete(f, "y", H5P_DEFAULT);
+                       hsize_t n[1] = {10};
+                       hid_t s = H5Screate_simple(1, n, nullptr);
+                       hid_t d = H5Dcreate2(f, "y", H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT,
+                                            H5P_DEFAULT);
+                       H5Dclose(d);
+                       H5Sclose(s);
+                   },
+                   {"dataset 'y' has the wrong type", "uint8"}},
+        Corruption{"non_monotonic_offsets",
+                   [](hid_t f) {
+                       overwrite_element<int64_t>(f, "node_offsets", 2, 1, H5T_NATIVE_INT64);
+                   },
+                   {"'node_offsets' is not monotonic at graph 1"}},
+        Corruption{"offsets_past_end",
+                   [](hid_t f) {
+                       overwrite_element<int64_t>(f, "edge_offsets", 5, 1000000, H5T_NATIVE_INT64);
+                   },
+                   {"'edge_offsets' ends at 1000000", "'senders'"}},
+        Corruption{"node_index_outside_graph",
+                   [](hid_t f) {
+                       // Graph 1 starts at edge 30; its nodes are 0..16.
+                       overwrite_element<int32_t>(f, "receivers", 31, 17, H5T_NATIVE_INT32);
+                   },
+                   {"dataset 'receivers', graph 1: edge 1 has node index 17"}},
+        Corruption{"non_finite_feature",
+                   [](hid_t f) {
+                       overwrite_element<float>(f, "x", 12, NAN, H5T_NATIVE_FLOAT);
+                   },
+                   {"dataset 'x', graph 1: node 2 feature 0 is not finite"}},
+        Corruption{"unknown_version",
+                   [](hid_t f) {
+                       int64_t v = 7;
+                       hid_t a = H5Aopen(f, "version", H5P_DEFAULT);
+                       H5Awrite(a, H5T_NATIVE_INT64, &v);
+                       H5Aclose(a);
+                   },
+                   {"unknown schema version 7"}},
+        Corruption{"length_mismatch",
+                   [](hid_t f) {
+                       H5Ldelete(f, "pt", H5P_DEFAULT);
+                       hsize_t n[1] = {3};
+                       hid_t s = H5Screate_simple(1, n, nullptr);
+                       hid_t d = H5Dcreate2(f, "pt", H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT,
+                                            H5P_DEFAULT);
+                       H5Dclose(d);
+                       H5Sclose(s);
+                   },
+                   {"dataset 'pt' has 3 rows"}}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(GraphFile, NonHdf5AndTruncatedFilesAreRejected) {
+    TempDir dir;
+    std::ofstream(dir / "text.h5") << "event_id,hit_id\n1,2\n";
+    EXPECT_NE(open_and_read_all_error(dir / "text.h5").find("not an HDF5 file"),
+              std::string::npos);
+    write_sample(dir / "g.h5", 40);
+    const auto size = std::filesystem::file_size(dir / "g.h5");
+    std::filesystem::copy_file(dir / "g.h5", dir / "cut.h5");
+    std::filesystem::resize_file(dir / "cut.h5", size / 2);
+    const auto msg = open_and_read_all_error(dir / "cut.h5");
+    EXPECT_FALSE(msg.empty());
+    EXPECT_NE(msg.find("cut.h5"), std::string::npos) << msg;
+    EXPECT_NE(open_and_read_all_error(dir / "missing.h5").find("no such file"),
+              std::string::npos);
+}
