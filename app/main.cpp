@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     app::add_simulate_command(cli, selected);
     app::add_prepare_command(cli, selected);
     app::add_inspect_command(cli, selected);
+    app::add_training_commands(cli, selected);
     try {
         cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -43,6 +44,10 @@ int main(int argc, char** argv) {
         rank = communicator->rank();
         size = communicator->size();
         return selected(ctx);
+    } catch (const CollectiveError& e) {
+        // Every rank holds this message: rank 0 reports it, all exit cleanly.
+        if (rank == 0) std::fprintf(stderr, "hepgnn %s: error: %s\n", command.c_str(), e.what());
+        return 1;
     } catch (const std::exception& e) {
         // Commands agree on errors at their collective points (so every rank
         // exits cleanly with the failing rank's message); an error that

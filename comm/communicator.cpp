@@ -49,6 +49,11 @@ std::string Communicator::agree_on_error(const std::string& my_error) {
     return "";
 }
 
+void Communicator::throw_if_any_failed(const std::string& my_error) {
+    const std::string agreed = agree_on_error(my_error);
+    if (!agreed.empty()) throw CollectiveError(agreed);
+}
+
 namespace {
 
 class LocalCommunicator final : public Communicator {

@@ -77,7 +77,26 @@ public:
     /// "rank R: message" of the lowest failing rank, on every rank, so all
     /// ranks stop together and report the cause instead of hanging.
     std::string agree_on_error(const std::string& my_error);
+    /// agree_on_error, then throws hepgnn::CollectiveError with the agreed
+    /// message on every rank if any rank failed.
+    void throw_if_any_failed(const std::string& my_error);
+    /// Runs `fn` and agrees on its outcome: if it throws hepgnn::Error on any
+    /// rank, every rank throws CollectiveError with the failing rank's message.
+    template <typename Fn>
+    void collectively(Fn&& fn);
 };
+
+template <typename Fn>
+void Communicator::collectively(Fn&& fn) {
+    std::string error;
+    try {
+        fn();
+    } catch (const std::exception& e) {
+        error = e.what();
+        if (error.empty()) error = "unknown error";
+    }
+    throw_if_any_failed(error);
+}
 
 /// A single-process communicator: collectives are copies.
 std::unique_ptr<Communicator> make_local_communicator();

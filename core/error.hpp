@@ -21,6 +21,14 @@ public:
     explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+/// An error every rank of a job has agreed on (comm::Communicator::
+/// throw_if_any_failed): each rank holds the same message, so the job can end
+/// cleanly with it, without aborting the other ranks.
+class CollectiveError : public Error {
+public:
+    explicit CollectiveError(const std::string& message) : Error(message) {}
+};
+
 /// A broken internal invariant: a bug in hepgnn, not in the user's input.
 class InternalError : public std::logic_error {
 public:

@@ -16,10 +16,10 @@ struct EventGraph {
     int64_t n_nodes = 0;
     int32_t n_features = 0;
 
-    std::vector<float> x;             // [n_nodes * n_features], row-major, scaled
-    std::vector<int32_t> senders;     // [n_edges], local node index (inner layer)
-    std::vector<int32_t> receivers;   // [n_edges], local node index (outer layer)
-    std::vector<uint8_t> y;           // [n_edges], 1 = true segment
+    std::vector<float> x;            // [n_nodes * n_features], row-major, scaled
+    std::vector<int32_t> senders;    // [n_edges], local node index (inner layer)
+    std::vector<int32_t> receivers;  // [n_edges], local node index (outer layer)
+    std::vector<uint8_t> y;          // [n_edges], 1 = true segment
 
     // Truth per node; empty when a reader skips truth columns.
     std::vector<int64_t> hit_id;

@@ -36,8 +36,8 @@ struct Particle {
 
 struct TrackmlEvent {
     int64_t event_id = 0;
-    std::vector<Hit> hits;         // ordered by hit_id
-    std::vector<TruthHit> truth;   // same length and order as hits
+    std::vector<Hit> hits;        // ordered by hit_id
+    std::vector<TruthHit> truth;  // same length and order as hits
     std::vector<Particle> particles;
 };
 

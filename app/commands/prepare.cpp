@@ -74,11 +74,11 @@ int run_prepare(const PrepareOptions& opt, Context& ctx) {
     } catch (const Error& e) {
         error = e.what();
     }
-    error = comm.agree_on_error(error);
-    if (!error.empty()) {
+    const std::string agreed = comm.agree_on_error(error);
+    if (!agreed.empty()) {
         std::error_code ec;
         if (part != out) fs::remove(part, ec);
-        throw Error(error);
+        throw CollectiveError(agreed);
     }
 
     int64_t sums[5] = {totals.events, totals.graphs, totals.nodes, totals.edges,
@@ -97,8 +97,7 @@ int run_prepare(const PrepareOptions& opt, Context& ctx) {
             std::error_code ec;
             for (const auto& p : parts) fs::remove(p, ec);
         }
-        error = comm.agree_on_error(error);
-        HEPGNN_CHECK(error.empty(), "{}", error);
+        comm.throw_if_any_failed(error);
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

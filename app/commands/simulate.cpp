@@ -57,8 +57,7 @@ int run_simulate(const SimulateOptions& opt, Context& ctx) {
     } catch (const Error& e) {
         error = e.what();
     }
-    error = comm.agree_on_error(error);
-    HEPGNN_CHECK(error.empty(), "{}", error);
+    comm.throw_if_any_failed(error);
     hits = comm.allreduce_value(hits);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -44,7 +44,8 @@ std::string error_of(const std::string& file, const std::vector<std::string>& se
 TEST(Config, DefaultsFileAndOverridesCombine) {
     TempDir dir;
     const auto file = write(dir, "data:\n  train: a.h5\ntraining:\n  epochs: 3\n");
-    const auto cfg = Config::load(schema(), file, {"optimizer.learning_rate=0.01", "eta_range=[-2, 2]"});
+    const auto cfg =
+        Config::load(schema(), file, {"optimizer.learning_rate=0.01", "eta_range=[-2, 2]"});
     EXPECT_EQ(cfg.get_int("training.epochs"), 3);
     EXPECT_DOUBLE_EQ(cfg.get_float("optimizer.learning_rate"), 0.01);
     EXPECT_EQ(cfg.get_string("model.name"), "interaction_network");
@@ -61,8 +62,7 @@ TEST(Config, UnknownKeyNamesTheNearestValidKey) {
     EXPECT_NE(msg.find("did you mean 'training.epochs'"), std::string::npos) << msg;
     EXPECT_NE(msg.find("config.yaml:4"), std::string::npos) << msg;  // file and line
     const auto set_msg = error_of(file.substr(0, 0), {"data.train=x", "optimizer.learning_rat=1"});
-    EXPECT_NE(set_msg.find("did you mean 'optimizer.learning_rate'"), std::string::npos)
-        << set_msg;
+    EXPECT_NE(set_msg.find("did you mean 'optimizer.learning_rate'"), std::string::npos) << set_msg;
 }
 
 TEST(Config, WrongTypeAndRangeNameTheKeyPath) {
@@ -99,7 +99,7 @@ TEST(Config, PrepareSchemaFillsGraphBuilderConfig) {
     EXPECT_EQ(c.n_phi_sections, 4);
     EXPECT_EQ(c.n_eta_sections, 2);
     EXPECT_DOUBLE_EQ(c.eta_range[1], 2.0);
-    EXPECT_THROW(hepgnn::app::graph_builder_config(Config::load(
-                     hepgnn::app::prepare_schema(), "", {"eta_range=[2, -2]"})),
+    EXPECT_THROW(hepgnn::app::graph_builder_config(
+                     Config::load(hepgnn::app::prepare_schema(), "", {"eta_range=[2, -2]"})),
                  hepgnn::Error);
 }

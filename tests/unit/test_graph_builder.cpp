@@ -197,11 +197,11 @@ TEST(GraphBuilder, PtCutDropsLowPtAndNoiseAndKeepsOneHitPerLayer) {
         }
     }
     EXPECT_EQ(hits.count(999999), 0u);
-    EXPECT_EQ(hits.count(ev.hits[1].hit_id), ev.particles[0].px * ev.particles[0].px +
-                                                         ev.particles[0].py * ev.particles[0].py >=
-                                                     1.0
-                                                 ? 1u
-                                                 : 0u);
+    EXPECT_EQ(
+        hits.count(ev.hits[1].hit_id),
+        ev.particles[0].px * ev.particles[0].px + ev.particles[0].py * ev.particles[0].py >= 1.0
+            ? 1u
+            : 0u);
 }
 
 TEST(GraphBuilder, HitsOnlyModeBuildsTheSameEdgesWithoutLabels) {

@@ -14,7 +14,9 @@ using hepgnn::testing_util::TempDir;
 
 namespace {
 
-FeatureInfo features() { return {{"r", "phi", "z"}, {1000.f, 0.39f, 1000.f}}; }
+FeatureInfo features() {
+    return {{"r", "phi", "z"}, {1000.f, 0.39f, 1000.f}};
+}
 
 std::vector<EventGraph> write_sample(const std::filesystem::path& path, int n_graphs = 5) {
     std::vector<EventGraph> graphs;
@@ -148,7 +150,8 @@ TEST_P(GraphFileCorruption, GivesOneClearLineNamingFileDatasetAndGraph) {
 INSTANTIATE_TEST_SUITE_P(
     Malformed, GraphFileCorruption,
     ::testing::Values(
-        Corruption{"missing_dataset", [](hid_t f) { H5Ldelete(f, "receivers", H5P_DEFAULT); },
+        Corruption{"missing_dataset",
+                   [](hid_t f) { H5Ldelete(f, "receivers", H5P_DEFAULT); },
                    {"dataset 'receivers' is missing"}},
         Corruption{"wrong_dtype",
                    [](hid_t f) {
@@ -161,11 +164,10 @@ INSTANTIATE_TEST_SUITE_P(
                        H5Sclose(s);
                    },
                    {"dataset 'y' has the wrong type", "uint8"}},
-        Corruption{"non_monotonic_offsets",
-                   [](hid_t f) {
-                       overwrite_element<int64_t>(f, "node_offsets", 2, 1, H5T_NATIVE_INT64);
-                   },
-                   {"'node_offsets' is not monotonic at graph 1"}},
+        Corruption{
+            "non_monotonic_offsets",
+            [](hid_t f) { overwrite_element<int64_t>(f, "node_offsets", 2, 1, H5T_NATIVE_INT64); },
+            {"'node_offsets' is not monotonic at graph 1"}},
         Corruption{"offsets_past_end",
                    [](hid_t f) {
                        overwrite_element<int64_t>(f, "edge_offsets", 5, 1000000, H5T_NATIVE_INT64);
@@ -178,9 +180,7 @@ INSTANTIATE_TEST_SUITE_P(
                    },
                    {"dataset 'receivers', graph 1: edge 1 has node index 17"}},
         Corruption{"non_finite_feature",
-                   [](hid_t f) {
-                       overwrite_element<float>(f, "x", 12, NAN, H5T_NATIVE_FLOAT);
-                   },
+                   [](hid_t f) { overwrite_element<float>(f, "x", 12, NAN, H5T_NATIVE_FLOAT); },
                    {"dataset 'x', graph 1: node 2 feature 0 is not finite"}},
         Corruption{"unknown_version",
                    [](hid_t f) {
@@ -206,8 +206,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(GraphFile, NonHdf5AndTruncatedFilesAreRejected) {
     TempDir dir;
     std::ofstream(dir / "text.h5") << "event_id,hit_id\n1,2\n";
-    EXPECT_NE(open_and_read_all_error(dir / "text.h5").find("not an HDF5 file"),
-              std::string::npos);
+    EXPECT_NE(open_and_read_all_error(dir / "text.h5").find("not an HDF5 file"), std::string::npos);
     write_sample(dir / "g.h5", 40);
     const auto size = std::filesystem::file_size(dir / "g.h5");
     std::filesystem::copy_file(dir / "g.h5", dir / "cut.h5");
@@ -215,6 +214,5 @@ TEST(GraphFile, NonHdf5AndTruncatedFilesAreRejected) {
     const auto msg = open_and_read_all_error(dir / "cut.h5");
     EXPECT_FALSE(msg.empty());
     EXPECT_NE(msg.find("cut.h5"), std::string::npos) << msg;
-    EXPECT_NE(open_and_read_all_error(dir / "missing.h5").find("no such file"),
-              std::string::npos);
+    EXPECT_NE(open_and_read_all_error(dir / "missing.h5").find("no such file"), std::string::npos);
 }

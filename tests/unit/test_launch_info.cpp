@@ -45,8 +45,8 @@ TEST(LaunchInfo, ReadsOpenMpiSlurmAndPmi) {
     EXPECT_EQ(slurm.local_rank, 1);
     EXPECT_EQ(slurm.source, "slurm");
     // The batch script itself is not a parallel launch.
-    auto batch = detect_launch(env_of({{"SLURM_STEP_ID", "batch"}, {"SLURM_PROCID", "0"},
-                                       {"SLURM_NTASKS", "2"}}));
+    auto batch = detect_launch(
+        env_of({{"SLURM_STEP_ID", "batch"}, {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}));
     EXPECT_FALSE(batch.is_parallel_launch());
     auto pmi = detect_launch(env_of({{"PMI_RANK", "1"}, {"PMI_SIZE", "2"}}));
     EXPECT_EQ(pmi.rank, 1);

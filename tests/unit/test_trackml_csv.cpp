@@ -24,13 +24,13 @@ namespace fs = std::filesystem;
 
 /// A fresh directory, removed at the end of the test.
 class TempDir {
-public:
+  public:
     TempDir() {
         static std::atomic<int> counter{0};
         const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-        path_ = fs::path(testing::TempDir()) /
-                fmt::format("hepgnn_csv_{}_{}_{}", info ? info->name() : "test", getpid(),
-                            counter++);
+        path_ =
+            fs::path(testing::TempDir()) /
+            fmt::format("hepgnn_csv_{}_{}_{}", info ? info->name() : "test", getpid(), counter++);
         fs::remove_all(path_);
         fs::create_directories(path_);
     }
@@ -40,7 +40,7 @@ public:
     }
     const fs::path& path() const { return path_; }
 
-private:
+  private:
     fs::path path_;
 };
 
@@ -62,7 +62,9 @@ std::string error_of(F&& f) {
     return "";
 }
 
-bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+bool same_bits(float a, float b) {
+    return std::memcmp(&a, &b, sizeof a) == 0;
+}
 
 TrackmlEvent random_event(int64_t event_id, int n_hits, int n_particles) {
     std::mt19937_64 rng(12345);
@@ -232,8 +234,9 @@ TEST(TrackmlCsv, NonFiniteAndOverflowingNumbersAreRejected) {
     TempDir dir;
     const fs::path file = dir.path() / "h.csv";
     write_text(file, "hit_id,x,y,z,volume_id,layer_id,module_id\n1,nan,0,0,8,2,1\n");
-    EXPECT_NE(error_of([&] { read_trackml_hits(file); }).find("line 2: cannot parse 'x' value 'nan'"),
-              std::string::npos);
+    EXPECT_NE(
+        error_of([&] { read_trackml_hits(file); }).find("line 2: cannot parse 'x' value 'nan'"),
+        std::string::npos);
     write_text(file, "hit_id,x,y,z,volume_id,layer_id,module_id\n1,0,1e60,0,8,2,1\n");
     EXPECT_NE(error_of([&] { read_trackml_hits(file); }).find("'y' value '1e60'"),
               std::string::npos);
@@ -272,8 +275,7 @@ TEST(TrackmlCsv, EmptyFileAndDuplicateHeaderAreRejected) {
     TempDir dir;
     const fs::path file = dir.path() / "h.csv";
     write_text(file, "\n\n");
-    EXPECT_NE(error_of([&] { read_trackml_hits(file); }).find("h.csv is empty"),
-              std::string::npos);
+    EXPECT_NE(error_of([&] { read_trackml_hits(file); }).find("h.csv is empty"), std::string::npos);
     write_text(file, "hit_id,x,x,y,z,volume_id,layer_id,module_id\n");
     EXPECT_NE(error_of([&] { read_trackml_hits(file); }).find("column 'x' appears twice"),
               std::string::npos);

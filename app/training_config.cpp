@@ -1,0 +1,92 @@
+#include "app/training_config.hpp"
+
+namespace hepgnn::app {
+
+ConfigSchema training_schema() {
+    ConfigSchema s;
+    s.required_text("output_dir", "folder for checkpoints/, metrics.jsonl, config.yaml");
+    s.required_text("data.train", "training graph file (HDF5 from 'hepgnn prepare')");
+    s.text("data.valid", "", {}, "validation graph file; empty = no validation");
+    s.integer("data.max_train_graphs", 0, 0, {}, "use only the first N training graphs (0: all)");
+    s.integer("data.max_valid_graphs", 0, 0, {}, "use only the first N validation graphs (0: all)");
+    s.text("model.name", "interaction_network", {"interaction_network", "agnn"}, "model");
+    s.integer("model.hidden_dim", 64, 1, 4096, "hidden size H");
+    s.integer("model.n_graph_iters", 8, 1, 64, "message-passing iterations");
+    s.integer("model.n_mlp_layers", 2, 1, 16, "blocks of [Linear, LayerNorm, activation] per MLP");
+    s.text("model.aggregation", "sum", {"sum", "mean", "max", "sum_max"},
+           "interaction network aggregation");
+    s.text("model.activation", "relu", {"relu", "tanh", "silu"}, "activation");
+    s.flag("model.layer_norm", true, "layer norm in every MLP block");
+    s.flag("model.checkpointing", false, "recompute each iteration in backward (saves memory)");
+    s.text("model.message_passing", "sparse", {"sparse", "dense"},
+           "agnn: scatter-add (sparse) or incidence matrices (dense)");
+    s.integer("training.epochs", 10, 1, 100000, "epochs");
+    s.integer("training.seed", 1, 0, {}, "seed of model init and data order");
+    s.integer("training.threads", 0, 0, 1024, "intra-op threads per rank (0: torch default)");
+    s.integer("training.batch_edges", 200000, 1, {}, "edge budget of one rank's step");
+    s.text("training.resume", "auto", {"auto", "never"}, "continue from last.ckpt if present");
+    s.real("training.pos_weight", 1.0, 1e-6, 1e6, "weight of true edges in the BCE loss");
+    s.integer("training.log_every", 10, 1, {}, "steps between metrics.jsonl training lines");
+    s.real("training.cut", 0.5, 0.0, 1.0, "score cut for validation efficiency and purity");
+    s.text("optimizer.name", "adam", {"adam", "adamw", "sgd"}, "optimizer");
+    s.real("optimizer.learning_rate", 1e-3, 0.0, 10.0, "base learning rate (one rank)");
+    s.real("optimizer.weight_decay", 0.0, 0.0, 10.0, "weight decay");
+    s.real("optimizer.momentum", 0.9, 0.0, 1.0, "sgd momentum");
+    s.text("optimizer.lr_scaling", "none", {"none", "linear", "sqrt"},
+           "scale the peak rate with the number of ranks");
+    s.real("optimizer.warmup_epochs", 0.0, 0.0, 1000.0, "linear warm-up to the peak rate");
+    s.text("optimizer.schedule", "constant", {"constant", "step", "cosine"}, "decay after warm-up");
+    s.real("optimizer.step_epochs", 10.0, 1e-3, 1e6, "step schedule: epochs between decays");
+    s.real("optimizer.gamma", 0.5, 0.0, 1.0, "step schedule: decay factor");
+    s.real("optimizer.min_lr_fraction", 0.01, 0.0, 1.0, "cosine: final rate / peak rate");
+    s.real("optimizer.grad_clip", 0.0, 0.0, 1e9, "max gradient norm (0: off)");
+    return s;
+}
+
+models::ModelConfig model_config(const Config& c) {
+    models::ModelConfig m;
+    m.name = c.get_string("model.name");
+    m.hidden_dim = c.get_int("model.hidden_dim");
+    m.n_graph_iters = c.get_int("model.n_graph_iters");
+    m.n_mlp_layers = c.get_int("model.n_mlp_layers");
+    m.aggregation = c.get_string("model.aggregation");
+    m.activation = c.get_string("model.activation");
+    m.layer_norm = c.get_bool("model.layer_norm");
+    m.checkpointing = c.get_bool("model.checkpointing");
+    m.message_passing = c.get_string("model.message_passing");
+    return m;
+}
+
+trainer::TrainerConfig trainer_config(const Config& c) {
+    trainer::TrainerConfig t;
+    t.output_dir = c.get_string("output_dir");
+    t.train_file = c.get_string("data.train");
+    t.valid_file = c.get_string("data.valid");
+    t.max_train_graphs = c.get_int("data.max_train_graphs");
+    t.max_valid_graphs = c.get_int("data.max_valid_graphs");
+    t.model = model_config(c);
+    t.epochs = c.get_int("training.epochs");
+    t.seed = static_cast<uint64_t>(c.get_int("training.seed"));
+    t.threads = static_cast<int>(c.get_int("training.threads"));
+    t.batch_edges = c.get_int("training.batch_edges");
+    t.resume = c.get_string("training.resume");
+    t.pos_weight = c.get_float("training.pos_weight");
+    t.log_every_steps = c.get_int("training.log_every");
+    t.cut = c.get_float("training.cut");
+    auto& o = t.optimizer;
+    o.name = c.get_string("optimizer.name");
+    o.learning_rate = c.get_float("optimizer.learning_rate");
+    o.weight_decay = c.get_float("optimizer.weight_decay");
+    o.momentum = c.get_float("optimizer.momentum");
+    o.lr_scaling = c.get_string("optimizer.lr_scaling");
+    o.warmup_epochs = c.get_float("optimizer.warmup_epochs");
+    o.schedule = c.get_string("optimizer.schedule");
+    o.step_epochs = c.get_float("optimizer.step_epochs");
+    o.gamma = c.get_float("optimizer.gamma");
+    o.min_lr_fraction = c.get_float("optimizer.min_lr_fraction");
+    o.grad_clip = c.get_float("optimizer.grad_clip");
+    t.config_yaml = c.to_yaml();
+    return t;
+}
+
+}  // namespace hepgnn::app

@@ -1,0 +1,32 @@
+// One rank's share of a graph file. Every rank reads only the offsets,
+// computes the same longest-first assignment of graphs to ranks by edge count
+// (data/load_balance.hpp) and then reads only its own graphs.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "data/event_graph.hpp"
+
+namespace hepgnn::data {
+
+struct ShardedDataset {
+    std::vector<EventGraph> graphs;   // this rank's graphs
+    std::vector<int64_t> graph_ids;   // their indices in the file
+    int64_t global_graphs = 0;        // in the (possibly limited) file
+    int64_t global_edges = 0;
+    int32_t n_features = 0;
+    double shard_imbalance = 1.0;     // max/mean edges over ranks
+
+    int64_t local_edges() const;
+};
+
+struct ShardOptions {
+    int64_t max_graphs = 0;  // use only the first max_graphs graphs (0: all)
+    bool truth = false;      // also read hit_id, particle_id, pt
+};
+
+ShardedDataset load_shard(const std::filesystem::path& file, int rank, int size,
+                          const ShardOptions& options);
+
+}  // namespace hepgnn::data

@@ -1,0 +1,50 @@
+// The training loop (reader -> store -> batcher -> model -> reducer ->
+// optimizer). Written for N ranks from the start: every rank trains on its
+// shard, the loss is normalised by the global edge count of the step, and
+// gradient sums are allreduced, so an update equals single-process training
+// on the union of the ranks' graphs (Note [Global loss normalisation]).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "models/gnn_model.hpp"
+#include "trainer/optimization.hpp"
+
+namespace hepgnn::comm {
+class Communicator;
+}
+
+namespace hepgnn::trainer {
+
+struct TrainerConfig {
+    std::filesystem::path output_dir;   // checkpoints/, metrics.jsonl, config.yaml
+    std::filesystem::path train_file;   // graph file (HDF5)
+    std::filesystem::path valid_file;   // graph file; empty = no validation
+    int64_t max_train_graphs = 0;       // 0 = all
+    int64_t max_valid_graphs = 0;       // 0 = all
+    models::ModelConfig model;
+    OptimizerConfig optimizer;
+    int64_t epochs = 10;
+    uint64_t seed = 1;                  // model init and data order
+    int threads = 0;                    // intra-op threads per rank; 0 = leave torch's default
+    int64_t batch_edges = 200000;       // edge budget of one rank's step
+    std::string resume = "auto";        // auto: continue from last.ckpt if present | never
+    double pos_weight = 1.0;            // weight of true edges in the BCE loss
+    int64_t log_every_steps = 10;       // metrics.jsonl training line interval
+    double cut = 0.5;                   // score cut for validation efficiency/purity
+    std::string config_yaml;            // the full config, saved beside the outputs
+};
+
+struct TrainSummary {
+    int64_t epochs_done = 0;
+    int64_t steps_done = 0;
+    double last_train_loss = 0;
+    double valid_loss = 0, edge_efficiency = 0, edge_purity = 0, auc = 0;
+    double train_seconds = 0;
+    double graphs_per_s = 0, edges_per_s = 0;  // mean over epochs after the first
+};
+
+TrainSummary train(const TrainerConfig& config, comm::Communicator& comm);
+
+}  // namespace hepgnn::trainer
