@@ -135,6 +135,13 @@ std::vector<EventGraph> GraphBuilder::build_graphs(int64_t event_id,
         h.section = ieta * n_phi + iphi;
         kept.push_back(h);
     }
+    // Nodes numbered by (layer, phi): neighbouring hits get neighbouring
+    // indices, which keeps gathers local and index columns compressible.
+    std::sort(kept.begin(), kept.end(), [](const SelectedHit& a, const SelectedHit& b) {
+        if (a.layer != b.layer) return a.layer < b.layer;
+        if (a.phi != b.phi) return a.phi < b.phi;
+        return a.hit_id < b.hit_id;
+    });
     hits.swap(kept);
 
     // Per layer, hit indices sorted by phi: the window search below looks only

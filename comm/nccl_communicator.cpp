@@ -1,0 +1,114 @@
+// The real NCCL back-end. Kept thin: rank bookkeeping, error agreement and
+// all higher logic live in Communicator and are shared with the MPI path;
+// this file only maps the four collectives onto NCCL calls on one stream.
+#include "comm/nccl_communicator.hpp"
+
+#include <cuda_runtime.h>
+#include <nccl.h>
+
+#include "core/error.hpp"
+
+namespace hepgnn::comm {
+namespace {
+
+#define HEPGNN_CUDA_CHECK(call)                                                             \
+    do {                                                                                    \
+        const cudaError_t status_ = (call);                                                 \
+        HEPGNN_CHECK(status_ == cudaSuccess, "CUDA call {} failed at {}:{}: {}", #call,     \
+                     __FILE__, __LINE__, cudaGetErrorString(status_));                      \
+    } while (0)
+
+#define HEPGNN_NCCL_CHECK(call)                                                             \
+    do {                                                                                    \
+        const ncclResult_t status_ = (call);                                                \
+        HEPGNN_CHECK(status_ == ncclSuccess, "NCCL call {} failed at {}:{}: {}", #call,     \
+                     __FILE__, __LINE__, ncclGetErrorString(status_));                      \
+    } while (0)
+
+ncclDataType_t to_nccl(DataType type) {
+    switch (type) {
+        case DataType::kFloat32: return ncclFloat32;
+        case DataType::kFloat64: return ncclFloat64;
+        case DataType::kInt32: return ncclInt32;
+        case DataType::kInt64: return ncclInt64;
+        case DataType::kUInt8: return ncclUint8;
+    }
+    return ncclFloat32;
+}
+
+ncclRedOp_t to_nccl(ReduceOp op) {
+    switch (op) {
+        case ReduceOp::kSum: return ncclSum;
+        case ReduceOp::kMax: return ncclMax;
+        case ReduceOp::kMin: return ncclMin;
+    }
+    return ncclSum;
+}
+
+class NcclCommunicator final : public Communicator {
+public:
+    NcclCommunicator(Communicator& bootstrap, int device) : rank_(bootstrap.rank()), size_(bootstrap.size()) {
+        HEPGNN_CUDA_CHECK(cudaSetDevice(device));
+        ncclUniqueId id;
+        if (rank_ == 0) HEPGNN_NCCL_CHECK(ncclGetUniqueId(&id));
+        bootstrap.broadcast(reinterpret_cast<uint8_t*>(&id), sizeof(id), 0);
+        HEPGNN_NCCL_CHECK(ncclCommInitRank(&comm_, size_, id, rank_));
+        HEPGNN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    }
+    ~NcclCommunicator() override {
+        if (stream_) cudaStreamDestroy(stream_);
+        if (comm_) ncclCommDestroy(comm_);
+    }
+    int rank() const override { return rank_; }
+    int size() const override { return size_; }
+    std::string backend() const override { return "nccl"; }
+
+    void allreduce(void* data, size_t count, DataType type, ReduceOp op) override {
+        HEPGNN_NCCL_CHECK(ncclAllReduce(data, data, count, to_nccl(type), to_nccl(op), comm_, stream_));
+        sync();
+    }
+    void broadcast(void* data, size_t count, DataType type, int root) override {
+        HEPGNN_NCCL_CHECK(ncclBroadcast(data, data, count, to_nccl(type), root, comm_, stream_));
+        sync();
+    }
+    void allgather(const void* send, void* recv, size_t count, DataType type) override {
+        HEPGNN_NCCL_CHECK(ncclAllGather(send, recv, count, to_nccl(type), comm_, stream_));
+        sync();
+    }
+    void barrier() override {
+        // NCCL has no barrier: an allreduce of one device int stands in for it.
+        int* flag = nullptr;
+        HEPGNN_CUDA_CHECK(cudaMalloc(&flag, sizeof(int)));
+        allreduce(flag, 1, DataType::kInt32, ReduceOp::kSum);
+        cudaFree(flag);
+    }
+
+private:
+    void sync() { HEPGNN_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+    int rank_, size_;
+    ncclComm_t comm_ = nullptr;
+    cudaStream_t stream_ = nullptr;
+};
+
+}  // namespace
+
+bool nccl_available() { return true; }
+
+int cuda_device_count() {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) return 0;
+    return n;
+}
+
+std::unique_ptr<Communicator> make_nccl_communicator(Communicator& bootstrap, int local_rank) {
+    const int devices = cuda_device_count();
+    // Agree first: a rank without a GPU must not leave the others in ncclCommInitRank.
+    bootstrap.throw_if_any_failed(
+        devices > 0 ? std::string()
+                    : "distributed.backend nccl needs a CUDA GPU, but this node has none "
+                      "visible (check CUDA_VISIBLE_DEVICES and --gpus-per-task); use "
+                      "distributed.backend: mpi on CPU nodes");
+    return std::make_unique<NcclCommunicator>(bootstrap, local_rank % devices);
+}
+
+}  // namespace hepgnn::comm
