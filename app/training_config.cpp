@@ -40,6 +40,19 @@ ConfigSchema training_schema() {
     s.real("optimizer.gamma", 0.5, 0.0, 1.0, "step schedule: decay factor");
     s.real("optimizer.min_lr_fraction", 0.01, 0.0, 1.0, "cosine: final rate / peak rate");
     s.real("optimizer.grad_clip", 0.0, 0.0, 1e9, "max gradient norm (0: off)");
+    s.text("training.device", "cpu", {"cpu", "cuda"}, "where to train (cuda: one GPU per local rank)");
+    s.text("distributed.backend", "auto", {"auto", "mpi", "nccl"},
+           "gradient allreduce back-end (auto: nccl on cuda, mpi on cpu)");
+    s.real("distributed.bucket_mb", 25.0, 0.001, 4096.0, "gradient bucket size (MB)");
+    s.integer("distributed.check_every", 100, 0, {},
+              "steps between cross-rank parameter checksums (0: off)");
+    s.text("store.codec", "lz4", {"lz4", "zstd", "blosclz", "none"},
+           "in-memory compression of each rank's graphs");
+    s.integer("store.level", 5, 0, 9, "compression level");
+    s.text("store.feature_shuffle", "shuffle", {"noshuffle", "shuffle", "bitshuffle"},
+           "blosc filter for node features");
+    s.text("store.index_shuffle", "shuffle", {"noshuffle", "shuffle", "bitshuffle"},
+           "blosc filter for senders/receivers");
     return s;
 }
 
@@ -85,6 +98,14 @@ trainer::TrainerConfig trainer_config(const Config& c) {
     o.gamma = c.get_float("optimizer.gamma");
     o.min_lr_fraction = c.get_float("optimizer.min_lr_fraction");
     o.grad_clip = c.get_float("optimizer.grad_clip");
+    t.device = c.get_string("training.device");
+    t.backend = c.get_string("distributed.backend");
+    t.reducer.bucket_mb = c.get_float("distributed.bucket_mb");
+    t.check_every_steps = c.get_int("distributed.check_every");
+    t.store.codec = c.get_string("store.codec");
+    t.store.level = static_cast<int>(c.get_int("store.level"));
+    t.store.feature_shuffle = c.get_string("store.feature_shuffle");
+    t.store.index_shuffle = c.get_string("store.index_shuffle");
     t.config_yaml = c.to_yaml();
     return t;
 }

@@ -6,13 +6,16 @@
 #include <fstream>
 
 #include "comm/communicator.hpp"
+#include "comm/nccl_communicator.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/stage_timer.hpp"
 #include "data/load_balance.hpp"
+#include "data/prefetcher.hpp"
 #include "data/sharded_dataset.hpp"
 #include "trainer/batch.hpp"
 #include "trainer/checkpoint.hpp"
+#include "trainer/train_step.hpp"
 #include "trainer/inference.hpp"
 #include "trainer/metrics_log.hpp"
 
@@ -30,30 +33,21 @@ std::vector<torch::Tensor> trainable(models::GnnModel& model) {
     return model.parameters(/*recurse=*/true);
 }
 
-/// Flat buffer of all gradients plus trailing scalars, allreduced in one call.
-/// (The bucketed, overlapped reducer replaces this for multi-rank runs.)
-void allreduce_gradients(std::vector<torch::Tensor>& params, std::vector<double>& scalars,
-                         comm::Communicator& comm) {
-    int64_t n = 0;
-    for (auto& p : params) n += p.numel();
-    std::vector<float> flat(static_cast<size_t>(n) + scalars.size());
-    int64_t offset = 0;
-    for (auto& p : params) {
-        if (p.grad().defined()) {
-            auto g = p.grad().contiguous();
-            std::memcpy(flat.data() + offset, g.data_ptr<float>(), g.numel() * sizeof(float));
-        }
-        offset += p.numel();
+/// Fails loudly when the ranks' parameters differ (a silent divergence would
+/// make every later step meaningless). Cheap: two numbers per rank.
+void check_parameters_agree(models::GnnModel& model, comm::Communicator& comm, int64_t step) {
+    double sums[2] = {0, 0};
+    for (const auto& p : model.parameters()) {
+        sums[0] += p.sum().item<double>();
+        sums[1] += p.abs().sum().item<double>();
     }
-    for (size_t i = 0; i < scalars.size(); ++i) flat[offset + i] = static_cast<float>(scalars[i]);
-    if (comm.size() > 1) comm.allreduce(flat.data(), flat.size());
-    offset = 0;
-    for (auto& p : params) {
-        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-        std::memcpy(p.grad().data_ptr<float>(), flat.data() + offset, p.numel() * sizeof(float));
-        offset += p.numel();
-    }
-    for (size_t i = 0; i < scalars.size(); ++i) scalars[i] = flat[offset + i];
+    double lo[2] = {sums[0], sums[1]}, hi[2] = {sums[0], sums[1]};
+    comm.allreduce(lo, 2, comm::ReduceOp::kMin);
+    comm.allreduce(hi, 2, comm::ReduceOp::kMax);
+    HEPGNN_CHECK(lo[0] == hi[0] && lo[1] == hi[1],
+                 "parameters differ across ranks at step {} (checksum spread {:.3g}): ranks ran "
+                 "different code or data, or a gradient allreduce failed silently",
+                 step, hi[1] - lo[1]);
 }
 
 void broadcast_parameters(models::GnnModel& model, comm::Communicator& comm) {
@@ -72,6 +66,20 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     if (cfg.threads > 0) torch::set_num_threads(cfg.threads);
     torch::manual_seed(cfg.seed);
 
+    // Device and back-end: NCCL reduces device buffers, so it goes with cuda.
+    const bool cuda = cfg.device == "cuda";
+    const bool use_nccl = cfg.backend == "nccl" || (cfg.backend == "auto" && cuda);
+    comm.throw_if_any_failed(
+        (cuda || use_nccl) && !torch::cuda::is_available()
+            ? std::string("training.device cuda / distributed.backend nccl need a GPU, but this "
+                          "libtorch has no CUDA support or no GPU is visible; use "
+                          "training.device: cpu and distributed.backend: mpi")
+            : std::string());
+    HEPGNN_CHECK(!use_nccl || cuda,
+                 "distributed.backend nccl reduces GPU buffers: set training.device: cuda");
+    const torch::Device device = cuda ? torch::Device(torch::kCUDA, cfg.local_rank %
+                                                                       std::max<int64_t>(1, torch::cuda::device_count()))
+                                      : torch::Device(torch::kCPU);
     const auto ckpt_dir = cfg.output_dir / "checkpoints";
     const auto last_path = ckpt_dir / "last.ckpt", best_path = ckpt_dir / "best.ckpt";
 
@@ -94,6 +102,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
 
     // --- model, optimizer, and resume.
     auto model = models::make_model(cfg.model);
+    model->to(device);
     auto params = trainable(*model);
     auto optimizer = make_optimizer(params, cfg.optimizer);
     CheckpointState state;
@@ -110,6 +119,13 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         }
     });
     broadcast_parameters(*model, comm);
+    std::unique_ptr<comm::Communicator> nccl;
+    if (use_nccl && comm.size() > 1) nccl = comm::make_nccl_communicator(comm, cfg.local_rank);
+    TrainStep::Config step_cfg;
+    step_cfg.pos_weight = cfg.pos_weight;
+    step_cfg.grad_clip = cfg.optimizer.grad_clip;
+    step_cfg.reducer = cfg.reducer;
+    TrainStep step(*model, *optimizer, comm, step_cfg, nccl.get());
 
     const int64_t local_edges = train_set.local_edges();
     const int64_t steps_per_epoch = comm.allreduce_value<int64_t>(
@@ -128,17 +144,41 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         std::fflush(stdout);
     }
 
+    // The shard lives blosc-compressed; a background thread decompresses the
+    // next step's graphs while this one computes.
+    data::CompressedGraphStore store(cfg.store);
     std::vector<int64_t> costs;
-    for (const auto& g : train_set.graphs) costs.push_back(g.n_edges());
-    const auto pos_weight = torch::full({1}, cfg.pos_weight);
+    for (auto& g : train_set.graphs) {
+        costs.push_back(g.n_edges());
+        store.add(g);
+        g = data::EventGraph();  // keep only the compressed copy
+    }
+    train_set.graphs.clear();
+    double store_bytes[2] = {double(store.raw_bytes()), double(store.compressed_bytes())};
+    comm.allreduce(store_bytes, 2);
+    const double store_ratio = store_bytes[1] > 0 ? store_bytes[0] / store_bytes[1] : 1.0;
+    if (root) {
+        std::printf("train: store %s: %.1f MB raw, %.1f MB compressed (ratio %.2f) over all ranks\n",
+                    cfg.store.codec.c_str(), store_bytes[0] / 1e6, store_bytes[1] / 1e6,
+                    store_ratio);
+        std::fflush(stdout);
+    }
+    data::Prefetcher prefetcher(store);
 
     TrainSummary summary;
     double rate_graphs_sum = 0, rate_edges_sum = 0;
     int rate_epochs = 0;
     for (int64_t epoch = state.epoch; epoch < cfg.epochs; ++epoch) {
         model->train();
-        const auto plan = data::plan_epoch_steps(costs, steps_per_epoch, cfg.seed, epoch,
-                                                 comm.rank());
+        auto plan = data::plan_epoch_steps(costs, steps_per_epoch, cfg.seed, epoch, comm.rank());
+        std::vector<int64_t> plan_edges;
+        for (const auto& step : plan) {
+            int64_t e = 0;
+            for (int64_t i : step) e += costs[i];
+            plan_edges.push_back(e);
+        }
+        prefetcher.schedule(std::move(plan));
+        double imbalance_sum = 0;
         StageTimes times;
         Stopwatch epoch_clock;
         double epoch_loss_sum = 0, window_loss_sum = 0;
@@ -146,48 +186,25 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         Progress progress(fmt::format("epoch {}/{}", epoch + 1, cfg.epochs), steps_per_epoch,
                           Progress::config_for(stderr, root, "steps"));
         for (int64_t k = 0; k < steps_per_epoch; ++k) {
+            std::vector<data::EventGraph> step_graphs;
+            {
+                ScopedStage t(times, "data_wait");
+                step_graphs = prefetcher.next();
+            }
             std::vector<const data::EventGraph*> graphs;
-            for (int64_t i : plan[k]) graphs.push_back(&train_set.graphs[i]);
-            Batch batch;
-            {
-                ScopedStage t(times, "data");
-                batch = make_batch(graphs);
-            }
-            const int64_t step_edges = comm.allreduce_value<int64_t>(batch.n_edges);
-            double loss_sum = 0;
-            optimizer->zero_grad();
-            if (batch.n_edges > 0) {
-                torch::Tensor loss;
-                {
-                    ScopedStage t(times, "forward");
-                    auto logits = model->forward(batch.input);
-                    auto sum = torch::binary_cross_entropy_with_logits(
-                        logits, batch.y, {}, pos_weight, at::Reduction::Sum);
-                    loss_sum = sum.item<double>();
-                    loss = sum / double(step_edges);
-                }
-                ScopedStage t(times, "backward");
-                loss.backward();
-            }
-            std::vector<double> scalars = {loss_sum, double(batch.n_graphs)};
-            {
-                ScopedStage t(times, "allreduce");
-                allreduce_gradients(params, scalars, comm);
-            }
-            {
-                ScopedStage t(times, "optimizer");
-                if (cfg.optimizer.grad_clip > 0)
-                    torch::nn::utils::clip_grad_norm_(params, cfg.optimizer.grad_clip);
-                set_learning_rate(*optimizer, schedule.at(state.step));
-                optimizer->step();
-            }
+            for (const auto& g : step_graphs) graphs.push_back(&g);
+            const auto r = step.run(graphs, schedule.at(state.step), times);
+            imbalance_sum += r.imbalance;
             state.step += 1;
-            epoch_loss_sum += scalars[0];
-            window_loss_sum += scalars[0];
-            epoch_edges += step_edges;
-            window_edges += step_edges;
-            epoch_graphs += static_cast<int64_t>(std::llround(scalars[1]));
-            window_graphs += static_cast<int64_t>(std::llround(scalars[1]));
+            if (comm.size() > 1 && cfg.check_every_steps > 0 &&
+                state.step % cfg.check_every_steps == 0)
+                check_parameters_agree(*model, comm, state.step);
+            epoch_loss_sum += r.loss * r.edges;
+            window_loss_sum += r.loss * r.edges;
+            epoch_edges += r.edges;
+            window_edges += r.edges;
+            epoch_graphs += r.graphs;
+            window_graphs += r.graphs;
             if (root && ((k + 1) % cfg.log_every_steps == 0 || k + 1 == steps_per_epoch)) {
                 log->write({{"epoch", epoch + 1},
                             {"step", state.step},
@@ -222,6 +239,8 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
                         {"epoch_time_s", epoch_seconds},
                         {"graphs_per_s", graphs_per_s},
                         {"edges_per_s", edges_per_s},
+                        {"step_imbalance", imbalance_sum / steps_per_epoch},
+                        {"store_ratio", store_ratio},
                         {"stage_times", stage_json}});
         }
 
@@ -263,10 +282,11 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
             std::string stages;
             for (const auto& [name, s] : times.all())
                 stages += fmt::format(" {} {:.1f}s", name, s);
-            std::printf("epoch %lld/%lld: loss %.4f | %.1f graphs/s, %.0f edges/s | %s%s |%s\n",
+            std::printf("epoch %lld/%lld: loss %.4f | %.1f graphs/s, %.0f edges/s | %s%s |%s | "
+                        "imbalance %.3f\n",
                         (long long)(epoch + 1), (long long)cfg.epochs, summary.last_train_loss,
                         graphs_per_s, edges_per_s, format_duration(epoch_seconds).c_str(),
-                        valid_text.c_str(), stages.c_str());
+                        valid_text.c_str(), stages.c_str(), imbalance_sum / steps_per_epoch);
             std::fflush(stdout);
         }
         summary.epochs_done = epoch + 1;

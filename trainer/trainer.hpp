@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <string>
 
+#include "comm/gradient_reducer.hpp"
+#include "data/compressed_store.hpp"
 #include "models/gnn_model.hpp"
 #include "trainer/optimization.hpp"
 
@@ -34,6 +36,12 @@ struct TrainerConfig {
     int64_t log_every_steps = 10;       // metrics.jsonl training line interval
     double cut = 0.5;                   // score cut for validation efficiency/purity
     std::string config_yaml;            // the full config, saved beside the outputs
+    std::string device = "cpu";         // cpu | cuda
+    std::string backend = "auto";       // auto | mpi | nccl
+    int local_rank = 0;                 // picks the GPU on a node
+    comm::GradientReducer::Config reducer;  // gradient buckets (multi-rank runs)
+    data::CompressedGraphStore::Config store;  // in-memory compression of the training shard
+    int64_t check_every_steps = 100;    // cross-rank parameter checksum interval (0: off)
 };
 
 struct TrainSummary {

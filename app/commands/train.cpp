@@ -26,7 +26,9 @@ struct TrainOptions {
 
 int run_train(const TrainOptions& opt, Context& ctx) {
     const Config config = Config::load(training_schema(), opt.config, opt.overrides);
-    const auto summary = trainer::train(trainer_config(config), *ctx.comm);
+    auto trainer_cfg = trainer_config(config);
+    trainer_cfg.local_rank = ctx.launch.local_rank;
+    const auto summary = trainer::train(trainer_cfg, *ctx.comm);
     say(ctx, fmt::format("train: {} epochs, {} steps in {:.1f} s; final train loss {:.4f}{}",
                          summary.epochs_done, summary.steps_done, summary.train_seconds,
                          summary.last_train_loss,

@@ -1,0 +1,35 @@
+// Torch glue for comm::GradientReducer: bucket tensors on the parameters'
+// device, autograd hooks that copy each gradient into its bucket slot as soon
+// as backward produces it (so buckets are reduced while backward continues),
+// and the copy back into .grad before the optimizer step.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "comm/gradient_reducer.hpp"
+
+namespace hepgnn::trainer {
+
+class GradientSync {
+public:
+    GradientSync(comm::Communicator& comm, std::vector<torch::Tensor> params,
+                 comm::GradientReducer::Config config);
+    /// Call before backward.
+    void begin_step();
+    /// Call after backward: waits for every bucket and writes the summed
+    /// gradients into each parameter's .grad.
+    void finish();
+    double wait_seconds() const { return reducer_->wait_seconds(); }
+    size_t num_buckets() const { return buckets_.size(); }
+
+private:
+    std::vector<torch::Tensor> params_;
+    std::vector<torch::Tensor> buckets_;
+    std::vector<torch::Tensor> views_;  // per parameter: its slot, shaped like the parameter
+    std::unique_ptr<comm::GradientReducer> reducer_;
+};
+
+}  // namespace hepgnn::trainer
