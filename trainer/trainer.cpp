@@ -168,6 +168,8 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     TrainSummary summary;
     double rate_graphs_sum = 0, rate_edges_sum = 0;
     int rate_epochs = 0;
+    double rate_seconds_sum = 0, rate_imbalance_sum = 0;
+    StageTimes steady_times;
     for (int64_t epoch = state.epoch; epoch < cfg.epochs; ++epoch) {
         model->train();
         auto plan = data::plan_epoch_steps(costs, steps_per_epoch, cfg.seed, epoch, comm.rank());
@@ -225,9 +227,14 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         summary.last_train_loss = epoch_loss_sum / std::max<int64_t>(1, epoch_edges);
         const double graphs_per_s = epoch_graphs / epoch_seconds;
         const double edges_per_s = epoch_edges / epoch_seconds;
+        // Throughput figures leave out the first epoch (warm-up: allocator,
+        // thread pools, caches), unless it is the only one.
         if (epoch > state.epoch || cfg.epochs - state.epoch == 1) {
             rate_graphs_sum += graphs_per_s;
             rate_edges_sum += edges_per_s;
+            rate_seconds_sum += epoch_seconds;
+            rate_imbalance_sum += imbalance_sum / steps_per_epoch;
+            for (const auto& [name, sec] : times.all()) steady_times.add(name, sec);
             ++rate_epochs;
         }
         nlohmann::json stage_json;
@@ -292,10 +299,21 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         summary.epochs_done = epoch + 1;
     }
     summary.steps_done = state.step;
+    summary.shard_imbalance = train_set.shard_imbalance;
+    summary.train_graphs = train_set.global_graphs;
+    summary.train_edges = train_set.global_edges;
+    summary.store_raw_bytes = store_bytes[0];
+    summary.store_compressed_bytes = store_bytes[1];
+    summary.n_parameters = models::count_parameters(*model);
+    summary.steps_per_epoch = steps_per_epoch;
     summary.train_seconds = total_clock.seconds();
     if (rate_epochs > 0) {
         summary.graphs_per_s = rate_graphs_sum / rate_epochs;
         summary.edges_per_s = rate_edges_sum / rate_epochs;
+        summary.mean_epoch_time_s = rate_seconds_sum / rate_epochs;
+        summary.mean_step_imbalance = rate_imbalance_sum / rate_epochs;
+        for (const auto& [name, sec] : steady_times.all())
+            summary.mean_stage_s[name] = sec / rate_epochs;
     }
     return summary;
 }

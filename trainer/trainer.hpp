@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "comm/gradient_reducer.hpp"
@@ -51,6 +52,14 @@ struct TrainSummary {
     double valid_loss = 0, edge_efficiency = 0, edge_purity = 0, auc = 0;
     double train_seconds = 0;
     double graphs_per_s = 0, edges_per_s = 0;  // mean over epochs after the first
+    double mean_epoch_time_s = 0;                // same epochs
+    std::map<std::string, double> mean_stage_s;  // per epoch, same epochs, this rank
+    double mean_step_imbalance = 1.0;            // max/mean edges of a step over ranks
+    double shard_imbalance = 1.0;                // max/mean edges of a rank's shard
+    int64_t train_graphs = 0, train_edges = 0;   // global
+    double store_raw_bytes = 0, store_compressed_bytes = 0;  // over all ranks
+    int64_t n_parameters = 0;
+    int64_t steps_per_epoch = 0;
 };
 
 TrainSummary train(const TrainerConfig& config, comm::Communicator& comm);
