@@ -101,10 +101,25 @@ std::vector<int64_t> shuffled_order(int64_t n, uint64_t seed, int64_t epoch, int
 Bins plan_epoch_steps(const std::vector<int64_t>& costs, int64_t n_steps, uint64_t seed,
                       int64_t epoch, int rank) {
     HEPGNN_INTERNAL_CHECK(n_steps >= 1, "epoch of {} steps", n_steps);
-    const auto order = shuffled_order(static_cast<int64_t>(costs.size()), seed, epoch, rank);
+    // Note [Randomised longest-first]: plain longest-first packing balances
+    // steps best but gives the same batches every epoch; plain shuffled order
+    // varies them but leaves steps uneven (spread up to one whole graph).
+    // Sorting by cost times a random factor in [1-j, 1+j] keeps the
+    // nearly-descending order that makes longest-first tight while the
+    // batches change from epoch to epoch.
+    constexpr double kJitter = 0.1;
+    const auto n = static_cast<int64_t>(costs.size());
+    const auto shuffled = shuffled_order(n, seed, epoch, rank);
+    std::vector<double> key(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) {  // a rank-in-shuffle based factor: deterministic, portable
+        const double u = n > 1 ? double(k) / double(n - 1) : 0.5;
+        key[shuffled[k]] = double(costs[shuffled[k]]) * (1.0 - kJitter + 2.0 * kJitter * u);
+    }
+    std::vector<int64_t> order = shuffled;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return key[a] > key[b]; });
     Bins steps = pack_in_order(order, costs, static_cast<int>(n_steps));
-    // The lightest-bin rule fills steps round-robin at first, so shuffle the
-    // step order too (a different stream: epoch offset by a large constant).
+    // Steps in random order too (a different stream: epoch offset by 2^40).
     const auto step_order = shuffled_order(n_steps, seed, epoch + (int64_t{1} << 40), rank);
     Bins out;
     out.reserve(steps.size());
