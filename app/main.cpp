@@ -7,6 +7,7 @@
 
 #include "app/command.hpp"
 #include "comm/mpi_communicator.hpp"
+#include "core/allocator_policy.hpp"
 #include "core/error.hpp"
 
 int main(int argc, char** argv) {
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
         return cli.exit(e);
     }
     const std::string command = cli.get_subcommands().front()->get_name();
+    if (command == "train" || command == "bench" || command == "evaluate")
+        apply_training_allocator_policy();
 
     std::unique_ptr<comm::MpiRuntime> mpi;
     std::unique_ptr<comm::Communicator> communicator;

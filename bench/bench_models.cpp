@@ -1,0 +1,128 @@
+// Kernel and model-step benchmarks for models/ (Google Benchmark).
+//
+//   hepgnn_bench_models --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//
+// ModelStep: one training step (forward, BCE loss, backward) of the default interaction network
+// (DESIGN §3.3) on a layered random graph, with 2 and 1 intra-op threads; variants fast (the
+// model's forward), fast+checkpointing and plain (plain_forward, the textbook formulation). Before
+// timing, each benchmark checks that fast and plain logits agree (skips with an error if not).
+// Counters: edges_per_s = E / (wall time of one step).
+//
+// Kernels: segment_sum vs index_add_ and gather_add vs index_select + add on [E, 64] float32.
+// Counter GB_per_s = (bytes read + bytes written) / time, counting each value once:
+//   segment_sum, index_add_:    (E*H read + N*H written) * 4 bytes
+//   gather_add, index_select:   (2*E*H read + E*H written) * 4 bytes
+#include <ATen/Parallel.h>
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+
+#include "models/graph_input.hpp"
+#include "models/interaction_network.hpp"
+#include "models/segment_ops.hpp"
+
+namespace {
+
+using hepgnn::models::GraphInput;
+using hepgnn::models::InteractionNetwork;
+using hepgnn::models::ModelConfig;
+
+/// Hits on 10 layers, edges between random hits of adjacent layers (in/out degree ~ E/N).
+GraphInput layered_graph(int64_t n_nodes, int64_t n_edges, uint64_t seed = 1) {
+    torch::manual_seed(seed);
+    const int64_t layers = 10, per_layer = n_nodes / layers;
+    auto layer = torch::randint(0, layers - 1, {n_edges}, torch::kInt64);
+    auto senders = layer * per_layer + torch::randint(0, per_layer, {n_edges}, torch::kInt64);
+    auto receivers =
+        (layer + 1) * per_layer + torch::randint(0, per_layer, {n_edges}, torch::kInt64);
+    return GraphInput::make(torch::randn({n_nodes, 3}), senders, receivers);
+}
+
+enum Variant { kFast = 0, kFastCheckpointing = 1, kPlain = 2 };
+
+void BM_ModelStep(benchmark::State& state) {
+    at::set_num_threads(static_cast<int>(state.range(3)));
+    const auto variant = static_cast<Variant>(state.range(0));
+    const auto graph = layered_graph(state.range(1), state.range(2));
+    ModelConfig config;
+    config.checkpointing = variant == kFastCheckpointing;
+    torch::manual_seed(7);
+    InteractionNetwork model{config};
+    const auto labels = (torch::rand({graph.num_edges()}) < 0.1).to(torch::kFloat32);
+    {
+        torch::NoGradGuard no_grad;
+        const auto diff = (model.forward(graph) - plain_forward(model, graph)).abs().max();
+        if (diff.item<float>() > 1e-4f) {
+            state.SkipWithError("fast and plain logits differ");
+            return;
+        }
+    }
+    auto step = [&] {
+        model.zero_grad();
+        auto logits = variant == kPlain ? plain_forward(model, graph) : model.forward(graph);
+        torch::binary_cross_entropy_with_logits(logits, labels).backward();
+    };
+    step();  // warm-up: first-touch allocations
+    for (auto _ : state) step();
+    state.counters["edges_per_s"] = benchmark::Counter(
+        static_cast<double>(graph.num_edges()), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void step_args(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"variant", "nodes", "edges", "threads"});
+    for (int threads : {2, 1})
+        for (int v : {kFast, kFastCheckpointing, kPlain}) b->Args({v, 5000, 30000, threads});
+    b->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+BENCHMARK(BM_ModelStep)->Apply(step_args);
+
+constexpr int64_t kNodes = 20000, kEdges = 200000, kWidth = 64;
+
+void BM_SegmentSum(benchmark::State& state) {
+    at::set_num_threads(static_cast<int>(state.range(0)));
+    const auto g = layered_graph(kNodes, kEdges);
+    const auto v = torch::randn({kEdges, kWidth});
+    for (auto _ : state)
+        benchmark::DoNotOptimize(hepgnn::models::segment_sum(v, g.index.by_receiver, kNodes));
+    state.counters["GB_per_s"] = benchmark::Counter((kEdges + kNodes) * kWidth * 4.0,
+                                                    benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_SegmentSum)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+
+void BM_IndexAdd(benchmark::State& state) {
+    at::set_num_threads(static_cast<int>(state.range(0)));
+    const auto g = layered_graph(kNodes, kEdges);
+    const auto v = torch::randn({kEdges, kWidth});
+    for (auto _ : state)
+        benchmark::DoNotOptimize(torch::zeros({kNodes, kWidth}).index_add_(0, g.receivers, v));
+    state.counters["GB_per_s"] = benchmark::Counter((kEdges + kNodes) * kWidth * 4.0,
+                                                    benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_IndexAdd)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+
+void BM_GatherAdd(benchmark::State& state) {
+    at::set_num_threads(static_cast<int>(state.range(0)));
+    const auto g = layered_graph(kNodes, kEdges);
+    const auto a = torch::randn({kNodes, kWidth}), b = torch::randn({kNodes, kWidth});
+    for (auto _ : state) benchmark::DoNotOptimize(hepgnn::models::gather_add(a, b, g.index));
+    state.counters["GB_per_s"] = benchmark::Counter(3.0 * kEdges * kWidth * 4.0,
+                                                    benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_GatherAdd)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+
+void BM_IndexSelectAdd(benchmark::State& state) {
+    at::set_num_threads(static_cast<int>(state.range(0)));
+    const auto g = layered_graph(kNodes, kEdges);
+    const auto a = torch::randn({kNodes, kWidth}), b = torch::randn({kNodes, kWidth});
+    for (auto _ : state)
+        benchmark::DoNotOptimize(a.index_select(0, g.senders) + b.index_select(0, g.receivers));
+    state.counters["GB_per_s"] = benchmark::Counter(3.0 * kEdges * kWidth * 4.0,
+                                                    benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_IndexSelectAdd)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,104 @@
+#include "models/graph_input.hpp"
+
+#include <ATen/ATen.h>
+
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace hepgnn::models {
+namespace {
+
+// Note [Segment sums] (see segment_ops.hpp): a counting sort groups the edges by node.
+// Pass 1 counts the edges of each node, an exclusive prefix sum turns the counts into row
+// pointers, and pass 2 drops each edge into the next free slot of its node. Pass 2 visits the
+// edges in ascending order, so the edges of one node stay ascending (a stable sort): the
+// summation order of every segment is fixed by the graph alone.
+SegmentIndex counting_sort(const torch::Tensor& node_of_edge, int64_t n_nodes, const char* what) {
+    const int64_t n_edges = node_of_edge.size(0);
+    auto rowptr = torch::zeros({n_nodes + 1}, torch::kInt64);
+    auto perm = torch::empty({n_edges}, torch::kInt64);
+    const int64_t* node = node_of_edge.data_ptr<int64_t>();
+    int64_t* ptr = rowptr.data_ptr<int64_t>();
+    int64_t* out = perm.data_ptr<int64_t>();
+
+    for (int64_t e = 0; e < n_edges; ++e) {
+        const int64_t n = node[e];
+        HEPGNN_CHECK(n >= 0 && n < n_nodes,
+                     "graph input: {}[{}] = {} is not a node index (the graph has {} nodes); "
+                     "check that edge indices are local to their graph",
+                     what, e, n, n_nodes);
+        ++ptr[n + 1];
+    }
+    for (int64_t n = 0; n < n_nodes; ++n) ptr[n + 1] += ptr[n];
+    std::vector<int64_t> next(ptr, ptr + n_nodes);
+    for (int64_t e = 0; e < n_edges; ++e) out[next[node[e]]++] = e;
+    return {perm, rowptr, node_of_edge};
+}
+
+torch::Tensor as_cpu_index(const torch::Tensor& t, const char* what) {
+    HEPGNN_CHECK(t.defined(), "graph input: {} is missing", what);
+    HEPGNN_CHECK(t.dim() == 1, "graph input: {} must be one-dimensional [E], got shape {}", what,
+                 c10::str(t.sizes()));
+    HEPGNN_CHECK(!at::isFloatingType(t.scalar_type()) && !at::isComplexType(t.scalar_type()) &&
+                     t.scalar_type() != torch::kBool,
+                 "graph input: {} must hold integer node indices, got {}", what,
+                 c10::toString(t.scalar_type()));
+    return t.to(torch::kCPU, torch::kInt64).contiguous();
+}
+
+}  // namespace
+
+SegmentIndex SegmentIndex::to(const torch::Device& device) const {
+    return {perm.to(device), rowptr.to(device), node_of_edge.to(device)};
+}
+
+MessagePassingIndex MessagePassingIndex::build(const torch::Tensor& senders,
+                                               const torch::Tensor& receivers, int64_t n_nodes) {
+    HEPGNN_CHECK(n_nodes >= 0, "graph input: negative node count {}", n_nodes);
+    const auto s = as_cpu_index(senders, "senders");
+    const auto r = as_cpu_index(receivers, "receivers");
+    HEPGNN_CHECK(s.size(0) == r.size(0),
+                 "graph input: senders has {} edges but receivers has {}; they must match",
+                 s.size(0), r.size(0));
+    MessagePassingIndex index{counting_sort(r, n_nodes, "receivers"),
+                              counting_sort(s, n_nodes, "senders")};
+    const auto device = senders.device();
+    return device.is_cpu() ? index : index.to(device);
+}
+
+MessagePassingIndex MessagePassingIndex::to(const torch::Device& device) const {
+    return {by_receiver.to(device), by_sender.to(device)};
+}
+
+GraphInput GraphInput::make(torch::Tensor x, torch::Tensor senders, torch::Tensor receivers) {
+    HEPGNN_CHECK(x.defined(), "graph input: node features x are missing");
+    HEPGNN_CHECK(x.dim() == 2, "graph input: node features x must be [N, F], got shape {}",
+                 c10::str(x.sizes()));
+    HEPGNN_CHECK(at::isFloatingType(x.scalar_type()),
+                 "graph input: node features x must be floating point, got {}",
+                 c10::toString(x.scalar_type()));
+    const auto device = x.device();
+    GraphInput g;
+    g.index = MessagePassingIndex::build(senders, receivers, x.size(0));
+    g.x = std::move(x);
+    // The sorted index already holds the validated int64 copies (node_of_edge).
+    g.senders = g.index.by_sender.node_of_edge;
+    g.receivers = g.index.by_receiver.node_of_edge;
+    if (!device.is_cpu()) g = g.to(device);
+    return g;
+}
+
+GraphInput GraphInput::to(const torch::Device& device) const {
+    GraphInput g;
+    g.x = x.to(device);
+    g.senders = senders.to(device);
+    g.receivers = receivers.to(device);
+    g.index = index.to(device);
+    // Keep node_of_edge and senders/receivers the same tensors after the move.
+    g.index.by_sender.node_of_edge = g.senders;
+    g.index.by_receiver.node_of_edge = g.receivers;
+    return g;
+}
+
+}  // namespace hepgnn::models

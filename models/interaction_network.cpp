@@ -1,0 +1,191 @@
+#include "models/interaction_network.hpp"
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "models/checkpoint.hpp"
+#include "models/segment_ops.hpp"
+
+namespace hepgnn::models {
+
+std::vector<std::string> aggregation_names() {
+    return {"sum", "mean", "max", "sum_max"};
+}
+
+Aggregation parse_aggregation(const std::string& name, const std::string& key) {
+    if (name == "sum") return Aggregation::sum;
+    if (name == "mean") return Aggregation::mean;
+    if (name == "max") return Aggregation::max;
+    if (name == "sum_max") return Aggregation::sum_max;
+    HEPGNN_FAIL("{}: unknown aggregation '{}'; expected one of: {}", key, name,
+                fmt::join(aggregation_names(), ", "));
+}
+
+namespace {
+
+void check_graph(const ModelConfig& config, const GraphInput& graph) {
+    HEPGNN_CHECK(graph.x.defined() && graph.x.dim() == 2 && graph.x.size(1) == config.input_dim,
+                 "{}: the graph has node features of shape {} but the model expects [N, {}] "
+                 "(model.input_dim); check it against the graph file's feature_names",
+                 config.name, graph.x.defined() ? c10::str(graph.x.sizes()) : "undefined",
+                 config.input_dim);
+}
+
+/// 1 / max(degree, 1) per node, [N, 1]: mean = sum * this (0 for nodes without edges).
+torch::Tensor inverse_degree(const SegmentIndex& index, const torch::TensorOptions& options) {
+    const int64_t n = index.num_nodes();
+    const auto degree = index.rowptr.slice(0, 1, n + 1) - index.rowptr.slice(0, 0, n);
+    return degree.clamp_min(1).to(options).reciprocal().unsqueeze(1);
+}
+
+std::vector<torch::Tensor> concat(std::vector<torch::Tensor> a,
+                                  const std::vector<torch::Tensor>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+}  // namespace
+
+InteractionNetwork::InteractionNetwork(ModelConfig config) : GnnModel(std::move(config)) {
+    config_.name = "interaction_network";  // the config describes the model built
+    validate_model_config(config_);
+    aggregation_ = parse_aggregation(config_.aggregation);
+    const Activation act = parse_activation(config_.activation);
+    const int64_t f = config_.input_dim, h = config_.hidden_dim, l = config_.n_mlp_layers;
+    const bool ln = config_.layer_norm;
+    const int64_t node_in = aggregation_ == Aggregation::sum_max ? 5 * h : 3 * h;
+
+    node_encoder_ = register_module("node_encoder", mlp(f, h, l, act, ln));
+    edge_encoder_ = register_module("edge_encoder", mlp(2 * h, h, l, act, ln));
+    edge_net_ = register_module("edge_net", mlp(3 * h, h, l, act, ln));
+    node_net_ = register_module("node_net", mlp(node_in, h, l, act, ln));
+
+    MlpOptions head;
+    head.in = 3 * h;
+    head.sizes.assign(static_cast<size_t>(l - 1), h);
+    head.sizes.push_back(1);
+    head.activation = act;
+    head.layer_norm = ln;
+    head.output_activation = false;
+    edge_classifier_ = register_module("edge_classifier", Mlp(head));
+}
+
+torch::Tensor InteractionNetwork::aggregate(const torch::Tensor& e, const SegmentIndex& index,
+                                            const torch::Tensor& inv_degree) {
+    const int64_t n = index.num_nodes();
+    switch (aggregation_) {
+        case Aggregation::sum:
+            return segment_sum(e, index, n);
+        case Aggregation::mean:
+            return segment_sum(e, index, n) * inv_degree;
+        case Aggregation::max:
+            return segment_max(e, index, n);
+        case Aggregation::sum_max:
+            return torch::cat({segment_sum(e, index, n), segment_max(e, index, n)}, 1);
+    }
+    HEPGNN_INTERNAL_CHECK(false, "unhandled aggregation {}", static_cast<int>(aggregation_));
+    return {};
+}
+
+std::pair<torch::Tensor, torch::Tensor> InteractionNetwork::iteration(
+    const GraphInput& graph, const torch::Tensor& x, const torch::Tensor& e,
+    const torch::Tensor& inv_in_degree, const torch::Tensor& inv_out_degree) {
+    const auto& first = edge_net_->first_linear();
+    auto e_next = e + edge_net_->after_first_linear(
+                          edge_linear(first->weight, first->bias, x, graph.index, e));
+    auto a_in = aggregate(e_next, graph.index.by_receiver, inv_in_degree);
+    auto a_out = aggregate(e_next, graph.index.by_sender, inv_out_degree);
+    auto x_next = x + node_net_->forward(torch::cat({x, a_in, a_out}, 1));
+    return {std::move(x_next), std::move(e_next)};
+}
+
+torch::Tensor InteractionNetwork::forward(const GraphInput& graph) {
+    check_graph(config_, graph);
+    torch::Tensor inv_in, inv_out;
+    if (aggregation_ == Aggregation::mean) {
+        inv_in = inverse_degree(graph.index.by_receiver, graph.x.options());
+        inv_out = inverse_degree(graph.index.by_sender, graph.x.options());
+    }
+
+    auto x = node_encoder_->forward(graph.x);
+    const auto& enc = edge_encoder_->first_linear();
+    auto e = edge_encoder_->after_first_linear(edge_linear(enc->weight, enc->bias, x, graph.index));
+
+    const std::vector<torch::Tensor> shared =
+        config_.checkpointing ? concat(edge_net_->parameters(), node_net_->parameters())
+                              : std::vector<torch::Tensor>{};
+    for (int64_t it = 0; it < config_.n_graph_iters; ++it) {
+        if (config_.checkpointing) {
+            // The closure owns a copy of the graph's tensor handles: the caller's GraphInput
+            // may be gone by the time backward reruns it.
+            auto out = checkpoint(
+                [this, graph, inv_in, inv_out](const std::vector<torch::Tensor>& in) {
+                    auto [x1, e1] = iteration(graph, in[0], in[1], inv_in, inv_out);
+                    return std::vector<torch::Tensor>{x1, e1};
+                },
+                {x, e}, shared);
+            x = out[0];
+            e = out[1];
+        } else {
+            std::tie(x, e) = iteration(graph, x, e, inv_in, inv_out);
+        }
+    }
+
+    const auto& head = edge_classifier_->first_linear();
+    return edge_classifier_
+        ->after_first_linear(edge_linear(head->weight, head->bias, x, graph.index, e))
+        .squeeze(1);
+}
+
+namespace {
+
+torch::Tensor plain_aggregate(Aggregation aggregation, const torch::Tensor& e,
+                              const torch::Tensor& node, int64_t n_nodes) {
+    auto sum = [&] {
+        return torch::zeros({n_nodes, e.size(1)}, e.options()).index_add_(0, node, e);
+    };
+    auto max = [&] {
+        return torch::zeros({n_nodes, e.size(1)}, e.options())
+            .scatter_reduce(0, node.unsqueeze(1).expand_as(e), e, "amax", /*include_self=*/false);
+    };
+    switch (aggregation) {
+        case Aggregation::sum:
+            return sum();
+        case Aggregation::mean: {
+            auto degree = torch::zeros({n_nodes}, e.options())
+                              .index_add_(0, node, torch::ones_like(e.select(1, 0)));
+            return sum() / degree.clamp_min(1).unsqueeze(1);
+        }
+        case Aggregation::max:
+            return max();
+        case Aggregation::sum_max:
+            return torch::cat({sum(), max()}, 1);
+    }
+    HEPGNN_INTERNAL_CHECK(false, "unhandled aggregation {}", static_cast<int>(aggregation));
+    return {};
+}
+
+}  // namespace
+
+torch::Tensor plain_forward(InteractionNetwork& model, const GraphInput& graph) {
+    check_graph(model.config(), graph);
+    const auto& s = graph.senders;
+    const auto& r = graph.receivers;
+    const int64_t n = graph.num_nodes();
+
+    auto x = model.node_encoder()->forward(graph.x);
+    auto e =
+        model.edge_encoder()->forward(torch::cat({x.index_select(0, s), x.index_select(0, r)}, 1));
+    for (int64_t it = 0; it < model.config().n_graph_iters; ++it) {
+        e = e + model.edge_net()->forward(
+                    torch::cat({x.index_select(0, s), x.index_select(0, r), e}, 1));
+        auto a_in = plain_aggregate(model.aggregation(), e, r, n);
+        auto a_out = plain_aggregate(model.aggregation(), e, s, n);
+        x = x + model.node_net()->forward(torch::cat({x, a_in, a_out}, 1));
+    }
+    return model.edge_classifier()
+        ->forward(torch::cat({x.index_select(0, s), x.index_select(0, r), e}, 1))
+        .squeeze(1);
+}
+
+}  // namespace hepgnn::models
