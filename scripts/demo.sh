@@ -2,7 +2,7 @@
 # The main job end to end on an embedded default: install, build (Release),
 # simulate TrackML-like events, build graphs, inspect them, train the
 # interaction network on 2 MPI ranks, and evaluate it on unseen events.
-# Outputs go to out/demo/. Env: DEMO_EVENTS (training events, default 60),
+# Outputs go to out/demo/. Env: DEMO_EVENTS (training events, default 90),
 # DEMO_PARTICLES (per event, default 10000), DEMO_RANKS (default 2).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,7 +11,7 @@ cd "$here"
 "$here/scripts/build.sh" >/dev/null
 hepgnn="$here/build/bin/hepgnn"
 out="$here/out/demo"
-events="${DEMO_EVENTS:-60}"
+events="${DEMO_EVENTS:-90}"
 particles="${DEMO_PARTICLES:-10000}"
 ranks="${DEMO_RANKS:-2}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -128,8 +128,13 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     TrainStep step(*model, *optimizer, comm, step_cfg, nccl.get());
 
     const int64_t local_edges = train_set.local_edges();
+    // Steps per epoch: enough for every rank's edges under the budget, but not
+    // more than a rank has graphs (a step never splits a graph); the same on
+    // every rank, since every step is a collective.
     const int64_t steps_per_epoch = comm.allreduce_value<int64_t>(
-        (local_edges + cfg.batch_edges - 1) / cfg.batch_edges, comm::ReduceOp::kMax);
+        std::max<int64_t>(1, std::min<int64_t>((local_edges + cfg.batch_edges - 1) / cfg.batch_edges,
+                                               static_cast<int64_t>(train_set.graphs.size()))),
+        comm::ReduceOp::kMax);
     LrSchedule schedule(cfg.optimizer, comm.size(), steps_per_epoch, cfg.epochs);
 
     std::unique_ptr<MetricsLog> log;
