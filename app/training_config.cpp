@@ -40,7 +40,8 @@ ConfigSchema training_schema() {
     s.real("optimizer.gamma", 0.5, 0.0, 1.0, "step schedule: decay factor");
     s.real("optimizer.min_lr_fraction", 0.01, 0.0, 1.0, "cosine: final rate / peak rate");
     s.real("optimizer.grad_clip", 0.0, 0.0, 1e9, "max gradient norm (0: off)");
-    s.text("training.device", "cpu", {"cpu", "cuda"}, "where to train (cuda: one GPU per local rank)");
+    s.text("training.device", "cpu", {"cpu", "cuda"},
+           "where to train (cuda: one GPU per local rank)");
     s.text("distributed.backend", "auto", {"auto", "mpi", "nccl"},
            "gradient allreduce back-end (auto: nccl on cuda, mpi on cpu)");
     s.real("distributed.bucket_mb", 25.0, 0.001, 4096.0, "gradient bucket size (MB)");

@@ -8,11 +8,16 @@ namespace hepgnn::comm {
 
 size_t element_size(DataType type) {
     switch (type) {
-        case DataType::kFloat32: return 4;
-        case DataType::kFloat64: return 8;
-        case DataType::kInt32: return 4;
-        case DataType::kInt64: return 8;
-        case DataType::kUInt8: return 1;
+        case DataType::kFloat32:
+            return 4;
+        case DataType::kFloat64:
+            return 8;
+        case DataType::kInt32:
+            return 4;
+        case DataType::kInt64:
+            return 8;
+        case DataType::kUInt8:
+            return 1;
     }
     HEPGNN_INTERNAL_CHECK(false, "unknown DataType {}", static_cast<int>(type));
     return 0;
@@ -20,11 +25,16 @@ size_t element_size(DataType type) {
 
 const char* to_string(DataType type) {
     switch (type) {
-        case DataType::kFloat32: return "float32";
-        case DataType::kFloat64: return "float64";
-        case DataType::kInt32: return "int32";
-        case DataType::kInt64: return "int64";
-        case DataType::kUInt8: return "uint8";
+        case DataType::kFloat32:
+            return "float32";
+        case DataType::kFloat64:
+            return "float64";
+        case DataType::kInt32:
+            return "int32";
+        case DataType::kInt64:
+            return "int64";
+        case DataType::kUInt8:
+            return "uint8";
     }
     return "unknown";
 }

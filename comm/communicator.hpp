@@ -22,15 +22,25 @@ const char* to_string(DataType type);
 template <typename T>
 constexpr DataType data_type_of();
 template <>
-constexpr DataType data_type_of<float>() { return DataType::kFloat32; }
+constexpr DataType data_type_of<float>() {
+    return DataType::kFloat32;
+}
 template <>
-constexpr DataType data_type_of<double>() { return DataType::kFloat64; }
+constexpr DataType data_type_of<double>() {
+    return DataType::kFloat64;
+}
 template <>
-constexpr DataType data_type_of<int32_t>() { return DataType::kInt32; }
+constexpr DataType data_type_of<int32_t>() {
+    return DataType::kInt32;
+}
 template <>
-constexpr DataType data_type_of<int64_t>() { return DataType::kInt64; }
+constexpr DataType data_type_of<int64_t>() {
+    return DataType::kInt64;
+}
 template <>
-constexpr DataType data_type_of<uint8_t>() { return DataType::kUInt8; }
+constexpr DataType data_type_of<uint8_t>() {
+    return DataType::kUInt8;
+}
 
 class Communicator {
 public:

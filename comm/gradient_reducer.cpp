@@ -48,7 +48,8 @@ GradientReducer::GradientReducer(Communicator& comm, std::vector<int64_t> numels
             mismatch = fmt::format("parameter {} has {} elements here but {} on rank 0", p,
                                    numels[p], root[p]);
     }
-    comm.throw_if_any_failed(mismatch.empty() ? "" : mismatch + ": the ranks built different models");
+    comm.throw_if_any_failed(mismatch.empty() ? ""
+                                              : mismatch + ": the ranks built different models");
 
     plan_ = BucketPlan::build(numels, static_cast<size_t>(config.bucket_mb * 1e6),
                               static_cast<size_t>(config.first_bucket_mb * 1e6));
@@ -115,7 +116,8 @@ void GradientReducer::finish(const std::function<void(int)>& fill_missing) {
     const bool done = cv_.wait_for(lock, std::chrono::duration<double>(config_.timeout_s), [&] {
         return reduced_ == static_cast<int>(plan_.members.size()) || !error_.empty();
     });
-    wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    wait_seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     active_ = false;
     HEPGNN_CHECK(error_.empty(), "gradient allreduce failed: {}", error_);
     HEPGNN_CHECK(done,
@@ -128,9 +130,9 @@ void GradientReducer::run() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
         cv_.wait(lock, [&] {
-            return stop_ || (active_ && error_.empty() &&
-                             next_launch_ < static_cast<int>(pending_.size()) &&
-                             pending_[next_launch_] == 0);
+            return stop_ ||
+                   (active_ && error_.empty() && next_launch_ < static_cast<int>(pending_.size()) &&
+                    pending_[next_launch_] == 0);
         });
         if (stop_) return;
         const int b = next_launch_++;

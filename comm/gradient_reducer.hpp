@@ -89,13 +89,13 @@ private:
 
     std::mutex mutex_;
     std::condition_variable cv_;
-    std::vector<int> pending_;      // per bucket: slots not yet ready
-    std::vector<uint8_t> marked_;   // per parameter, this step
-    int next_launch_ = 0;           // next bucket to reduce
-    int reduced_ = 0;               // buckets reduced this step
-    bool active_ = false;           // a step is in progress
+    std::vector<int> pending_;     // per bucket: slots not yet ready
+    std::vector<uint8_t> marked_;  // per parameter, this step
+    int next_launch_ = 0;          // next bucket to reduce
+    int reduced_ = 0;              // buckets reduced this step
+    bool active_ = false;          // a step is in progress
     bool stop_ = false;
-    std::string error_;             // from the communication thread
+    std::string error_;  // from the communication thread
     double wait_seconds_ = 0;
     std::thread thread_;
 };

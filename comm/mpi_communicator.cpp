@@ -11,20 +11,28 @@ namespace {
 
 MPI_Datatype to_mpi(DataType type) {
     switch (type) {
-        case DataType::kFloat32: return MPI_FLOAT;
-        case DataType::kFloat64: return MPI_DOUBLE;
-        case DataType::kInt32: return MPI_INT32_T;
-        case DataType::kInt64: return MPI_INT64_T;
-        case DataType::kUInt8: return MPI_UINT8_T;
+        case DataType::kFloat32:
+            return MPI_FLOAT;
+        case DataType::kFloat64:
+            return MPI_DOUBLE;
+        case DataType::kInt32:
+            return MPI_INT32_T;
+        case DataType::kInt64:
+            return MPI_INT64_T;
+        case DataType::kUInt8:
+            return MPI_UINT8_T;
     }
     return MPI_DATATYPE_NULL;
 }
 
 MPI_Op to_mpi(ReduceOp op) {
     switch (op) {
-        case ReduceOp::kSum: return MPI_SUM;
-        case ReduceOp::kMax: return MPI_MAX;
-        case ReduceOp::kMin: return MPI_MIN;
+        case ReduceOp::kSum:
+            return MPI_SUM;
+        case ReduceOp::kMax:
+            return MPI_MAX;
+        case ReduceOp::kMin:
+            return MPI_MIN;
     }
     return MPI_OP_NULL;
 }
@@ -34,9 +42,10 @@ void check_mpi(int code, const char* what) {
     char text[MPI_MAX_ERROR_STRING];
     int len = 0;
     MPI_Error_string(code, text, &len);
-    HEPGNN_FAIL("MPI {} failed: {} (a rank probably died or the network failed; check the other "
-                "ranks' logs)",
-                what, std::string(text, static_cast<size_t>(len)));
+    HEPGNN_FAIL(
+        "MPI {} failed: {} (a rank probably died or the network failed; check the other "
+        "ranks' logs)",
+        what, std::string(text, static_cast<size_t>(len)));
 }
 
 // MPI counts are int; split large buffers so multi-GB reductions work.

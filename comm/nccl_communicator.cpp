@@ -11,43 +11,52 @@
 namespace hepgnn::comm {
 namespace {
 
-#define HEPGNN_CUDA_CHECK(call)                                                             \
-    do {                                                                                    \
-        const cudaError_t status_ = (call);                                                 \
-        HEPGNN_CHECK(status_ == cudaSuccess, "CUDA call {} failed at {}:{}: {}", #call,     \
-                     __FILE__, __LINE__, cudaGetErrorString(status_));                      \
+#define HEPGNN_CUDA_CHECK(call)                                                                   \
+    do {                                                                                          \
+        const cudaError_t status_ = (call);                                                       \
+        HEPGNN_CHECK(status_ == cudaSuccess, "CUDA call {} failed at {}:{}: {}", #call, __FILE__, \
+                     __LINE__, cudaGetErrorString(status_));                                      \
     } while (0)
 
-#define HEPGNN_NCCL_CHECK(call)                                                             \
-    do {                                                                                    \
-        const ncclResult_t status_ = (call);                                                \
-        HEPGNN_CHECK(status_ == ncclSuccess, "NCCL call {} failed at {}:{}: {}", #call,     \
-                     __FILE__, __LINE__, ncclGetErrorString(status_));                      \
+#define HEPGNN_NCCL_CHECK(call)                                                                   \
+    do {                                                                                          \
+        const ncclResult_t status_ = (call);                                                      \
+        HEPGNN_CHECK(status_ == ncclSuccess, "NCCL call {} failed at {}:{}: {}", #call, __FILE__, \
+                     __LINE__, ncclGetErrorString(status_));                                      \
     } while (0)
 
 ncclDataType_t to_nccl(DataType type) {
     switch (type) {
-        case DataType::kFloat32: return ncclFloat32;
-        case DataType::kFloat64: return ncclFloat64;
-        case DataType::kInt32: return ncclInt32;
-        case DataType::kInt64: return ncclInt64;
-        case DataType::kUInt8: return ncclUint8;
+        case DataType::kFloat32:
+            return ncclFloat32;
+        case DataType::kFloat64:
+            return ncclFloat64;
+        case DataType::kInt32:
+            return ncclInt32;
+        case DataType::kInt64:
+            return ncclInt64;
+        case DataType::kUInt8:
+            return ncclUint8;
     }
     return ncclFloat32;
 }
 
 ncclRedOp_t to_nccl(ReduceOp op) {
     switch (op) {
-        case ReduceOp::kSum: return ncclSum;
-        case ReduceOp::kMax: return ncclMax;
-        case ReduceOp::kMin: return ncclMin;
+        case ReduceOp::kSum:
+            return ncclSum;
+        case ReduceOp::kMax:
+            return ncclMax;
+        case ReduceOp::kMin:
+            return ncclMin;
     }
     return ncclSum;
 }
 
 class NcclCommunicator final : public Communicator {
 public:
-    NcclCommunicator(Communicator& bootstrap, int device) : rank_(bootstrap.rank()), size_(bootstrap.size()) {
+    NcclCommunicator(Communicator& bootstrap, int device)
+        : rank_(bootstrap.rank()), size_(bootstrap.size()) {
         HEPGNN_CUDA_CHECK(cudaSetDevice(device));
         ncclUniqueId id;
         if (rank_ == 0) HEPGNN_NCCL_CHECK(ncclGetUniqueId(&id));
@@ -64,7 +73,8 @@ public:
     std::string backend() const override { return "nccl"; }
 
     void allreduce(void* data, size_t count, DataType type, ReduceOp op) override {
-        HEPGNN_NCCL_CHECK(ncclAllReduce(data, data, count, to_nccl(type), to_nccl(op), comm_, stream_));
+        HEPGNN_NCCL_CHECK(
+            ncclAllReduce(data, data, count, to_nccl(type), to_nccl(op), comm_, stream_));
         sync();
     }
     void broadcast(void* data, size_t count, DataType type, int root) override {
@@ -92,7 +102,9 @@ private:
 
 }  // namespace
 
-bool nccl_available() { return true; }
+bool nccl_available() {
+    return true;
+}
 
 int cuda_device_count() {
     int n = 0;

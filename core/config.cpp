@@ -18,8 +18,8 @@ size_t edit_distance(const std::string& a, const std::string& b) {
     for (size_t i = 1; i <= a.size(); ++i) {
         cur[0] = i;
         for (size_t j = 1; j <= b.size(); ++j) {
-            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1,
-                               prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            cur[j] = std::min(
+                {prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
         }
         std::swap(prev, cur);
     }
@@ -28,11 +28,16 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 
 const char* type_name(ConfigSchema::Type t) {
     switch (t) {
-        case ConfigSchema::Type::kBool: return "a boolean (true/false)";
-        case ConfigSchema::Type::kInt: return "an integer";
-        case ConfigSchema::Type::kFloat: return "a number";
-        case ConfigSchema::Type::kString: return "a string";
-        case ConfigSchema::Type::kFloatList: return "a list of numbers";
+        case ConfigSchema::Type::kBool:
+            return "a boolean (true/false)";
+        case ConfigSchema::Type::kInt:
+            return "an integer";
+        case ConfigSchema::Type::kFloat:
+            return "a number";
+        case ConfigSchema::Type::kString:
+            return "a string";
+        case ConfigSchema::Type::kFloatList:
+            return "a list of numbers";
     }
     return "?";
 }
@@ -108,7 +113,8 @@ Config::Value convert(const ConfigSchema::Key& key, const YAML::Node& node,
             }
             return text;
         }
-        default: break;
+        default:
+            break;
     }
     throw bad(text);
 }
@@ -135,29 +141,41 @@ ConfigSchema& ConfigSchema::add(Key key) {
 }
 
 ConfigSchema& ConfigSchema::flag(std::string path, bool def, std::string doc) {
-    return add({std::move(path), Type::kBool, def ? "true" : "false", false, {}, {}, {},
-                std::move(doc)});
+    return add(
+        {std::move(path), Type::kBool, def ? "true" : "false", false, {}, {}, {}, std::move(doc)});
 }
 ConfigSchema& ConfigSchema::integer(std::string path, long def, std::optional<double> min,
                                     std::optional<double> max, std::string doc) {
-    return add({std::move(path), Type::kInt, std::to_string(def), false, min, max, {},
-                std::move(doc)});
+    return add(
+        {std::move(path), Type::kInt, std::to_string(def), false, min, max, {}, std::move(doc)});
 }
 ConfigSchema& ConfigSchema::real(std::string path, double def, std::optional<double> min,
                                  std::optional<double> max, std::string doc) {
-    return add({std::move(path), Type::kFloat, format_number(def), false, min, max, {},
-                std::move(doc)});
+    return add(
+        {std::move(path), Type::kFloat, format_number(def), false, min, max, {}, std::move(doc)});
 }
 ConfigSchema& ConfigSchema::text(std::string path, std::string def,
                                  std::vector<std::string> choices, std::string doc) {
-    return add({std::move(path), Type::kString, std::move(def), false, {}, {}, std::move(choices),
+    return add({std::move(path),
+                Type::kString,
+                std::move(def),
+                false,
+                {},
+                {},
+                std::move(choices),
                 std::move(doc)});
 }
 ConfigSchema& ConfigSchema::required_text(std::string path, std::string doc) {
     return add({std::move(path), Type::kString, "", true, {}, {}, {}, std::move(doc)});
 }
 ConfigSchema& ConfigSchema::real_list(std::string path, std::string def_yaml, std::string doc) {
-    return add({std::move(path), Type::kFloatList, std::move(def_yaml), false, {}, {}, {},
+    return add({std::move(path),
+                Type::kFloatList,
+                std::move(def_yaml),
+                false,
+                {},
+                {},
+                {},
                 std::move(doc)});
 }
 
@@ -279,8 +297,12 @@ static const T& typed(const Config::Value& v, const std::string& path) {
     return *p;
 }
 
-bool Config::get_bool(const std::string& path) const { return typed<bool>(value(path), path); }
-long Config::get_int(const std::string& path) const { return typed<long>(value(path), path); }
+bool Config::get_bool(const std::string& path) const {
+    return typed<bool>(value(path), path);
+}
+long Config::get_int(const std::string& path) const {
+    return typed<long>(value(path), path);
+}
 double Config::get_float(const std::string& path) const {
     return typed<double>(value(path), path);
 }

@@ -19,10 +19,10 @@ public:
     struct Key {
         std::string path;  // "training.epochs"
         Type type = Type::kString;
-        std::string default_value;          // as YAML text; "" with required = true
+        std::string default_value;  // as YAML text; "" with required = true
         bool required = false;
-        std::optional<double> min, max;     // numbers (and each element of float lists)
-        std::vector<std::string> choices;   // strings; empty = any
+        std::optional<double> min, max;    // numbers (and each element of float lists)
+        std::vector<std::string> choices;  // strings; empty = any
         std::string doc;
     };
 

@@ -40,16 +40,15 @@ public:
 
 }  // namespace hepgnn
 
-#define HEPGNN_CHECK(cond, ...)                                          \
-    do {                                                                 \
+#define HEPGNN_CHECK(cond, ...)                                         \
+    do {                                                                \
         if (!(cond)) throw ::hepgnn::Error(::fmt::format(__VA_ARGS__)); \
     } while (0)
 
 #define HEPGNN_FAIL(...) throw ::hepgnn::Error(::fmt::format(__VA_ARGS__))
 
-#define HEPGNN_INTERNAL_CHECK(cond, ...)                                                    \
-    do {                                                                                    \
-        if (!(cond))                                                                        \
-            ::hepgnn::throw_internal_error(__FILE__, __LINE__, #cond,                       \
-                                           ::fmt::format(__VA_ARGS__));                     \
+#define HEPGNN_INTERNAL_CHECK(cond, ...)                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ::hepgnn::throw_internal_error(__FILE__, __LINE__, #cond, ::fmt::format(__VA_ARGS__)); \
     } while (0)

@@ -29,8 +29,9 @@ public:
     ScopedStage(StageTimes& times, std::string stage)
         : times_(times), stage_(std::move(stage)), start_(std::chrono::steady_clock::now()) {}
     ~ScopedStage() {
-        times_.add(stage_,
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+        times_.add(
+            stage_,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
     }
     ScopedStage(const ScopedStage&) = delete;
     ScopedStage& operator=(const ScopedStage&) = delete;

@@ -24,7 +24,7 @@
 namespace hepgnn::data {
 
 class CompressedGraphStore {
-  public:
+public:
     struct Config {
         /// Compressor: "lz4" (ratio ~2.7 on training columns, decompresses at
         /// ~2.4 GB/s on one core), "zstd" (~4.2, ~1.3 GB/s; compresses at only
@@ -84,7 +84,7 @@ class CompressedGraphStore {
 
     static constexpr int kColumns = 7;  // x, senders, receivers, y, hit_id, particle_id, pt
 
-  private:
+private:
     friend struct CompressedGraphStoreTestPeer;  // tests corrupt buffers through it
 
     struct Entry {

@@ -12,7 +12,7 @@
 namespace hepgnn::data {
 
 class GraphBuilder {
-  public:
+public:
     struct Config {
         double pt_min = 0.0;            // GeV; hits of particles below it are dropped (0: keep
                                         // all, including noise; > 0 drops noise, as HEP.TrkX)
@@ -37,7 +37,7 @@ class GraphBuilder {
     /// Graphs from hits alone (inference): labels 0, particle ids 0.
     std::vector<EventGraph> build_from_hits(int64_t event_id, const std::vector<Hit>& hits) const;
 
-  private:
+private:
     struct SelectedHit;
     std::vector<EventGraph> build_graphs(int64_t event_id, std::vector<SelectedHit> hits) const;
     Config config_;

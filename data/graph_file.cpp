@@ -25,7 +25,7 @@ void silence_hdf5_errors() {
 
 /// Owns one HDF5 identifier and closes it with the matching H5*close.
 class Handle {
-  public:
+public:
     using Closer = herr_t (*)(hid_t);
     Handle() = default;
     Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
@@ -46,7 +46,7 @@ class Handle {
     hid_t get() const { return id_; }
     bool valid() const { return id_ >= 0; }
 
-  private:
+private:
     hid_t id_ = -1;
     Closer closer_ = nullptr;
 };
@@ -88,7 +88,7 @@ constexpr hsize_t kChunkRows = 1 << 14;  // elements per chunk: small files stay
 
 /// A growable 1-D or 2-D chunked dataset that is appended to row by row.
 class AppendableDataset {
-  public:
+public:
     AppendableDataset() = default;
     AppendableDataset(hid_t file, const char* name, hid_t type, hsize_t cols)
         : name_(name), type_(type), cols_(cols) {
@@ -126,7 +126,7 @@ class AppendableDataset {
         rows_ += n;
     }
 
-  private:
+private:
     std::string name_;
     hid_t type_ = -1;
     hsize_t cols_ = 0;

@@ -22,7 +22,7 @@ inline constexpr const char* kGraphFileFormat = "hepgnn-graphs";
 inline constexpr int kGraphFileVersion = 1;
 
 class GraphFileWriter {
-  public:
+public:
     /// Opens `<path>.tmp.<pid>` for writing; nothing appears at `path` before commit().
     GraphFileWriter(std::filesystem::path path, FeatureInfo features);
     ~GraphFileWriter();  // discards the temporary file unless committed
@@ -36,13 +36,13 @@ class GraphFileWriter {
 
     int64_t num_graphs() const;
 
-  private:
+private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
 class GraphFile {
-  public:
+public:
     struct ReadOptions {
         bool truth = true;  // read hit_id, particle_id and pt (training needs none of them)
     };
@@ -72,7 +72,7 @@ class GraphFile {
     std::vector<EventGraph> read_graphs(const std::vector<int64_t>& graphs,
                                         const ReadOptions& options) const;
 
-  private:
+private:
     struct Impl;
     explicit GraphFile(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

@@ -31,7 +31,7 @@
 namespace hepgnn::data {
 
 class Prefetcher {
-  public:
+public:
     struct Config {
         /// Steps decompressed ahead of the one the caller holds (Note
         /// [Prefetch buffering]); 1 is double buffering.
@@ -67,7 +67,7 @@ class Prefetcher {
     /// Total seconds the thread spent decompressing since construction.
     double decompress_seconds() const;
 
-  private:
+private:
     void run();  // the thread's loop
 
     const CompressedGraphStore& store_;

@@ -11,12 +11,12 @@
 namespace hepgnn::data {
 
 struct ShardedDataset {
-    std::vector<EventGraph> graphs;   // this rank's graphs
-    std::vector<int64_t> graph_ids;   // their indices in the file
-    int64_t global_graphs = 0;        // in the (possibly limited) file
+    std::vector<EventGraph> graphs;  // this rank's graphs
+    std::vector<int64_t> graph_ids;  // their indices in the file
+    int64_t global_graphs = 0;       // in the (possibly limited) file
     int64_t global_edges = 0;
     int32_t n_features = 0;
-    double shard_imbalance = 1.0;     // max/mean edges over ranks
+    double shard_imbalance = 1.0;  // max/mean edges over ranks
 
     int64_t local_edges() const;
 };

@@ -57,7 +57,7 @@ enum class Stream : uint64_t { kParticles = 1, kDetector = 2, kNoise = 3 };
 
 /// Random numbers with hand-written distributions (Note [Determinism]).
 class Rng {
-  public:
+public:
     Rng(uint64_t seed, int64_t event_id, Stream stream)
         : engine_(splitmix64(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(event_id)) ^
                              static_cast<uint64_t>(stream))) {}
@@ -89,7 +89,7 @@ class Rng {
         return i < n ? i : n - 1;
     }
 
-  private:
+private:
     std::mt19937_64 engine_;
     double spare_ = 0;
     bool has_spare_ = false;

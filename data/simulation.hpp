@@ -14,7 +14,7 @@
 namespace hepgnn::data {
 
 class EventSimulator {
-  public:
+public:
     /// Every effect is on by default at TrackML-like levels and can be
     /// switched off (Note [Simulation physics] in simulation.cpp).
     struct Config {
@@ -66,7 +66,7 @@ class EventSimulator {
     /// TrackML.
     TrackmlEvent simulate(int64_t event_id, uint64_t seed) const;
 
-  private:
+private:
     Config m_cfg;
     std::vector<double> m_noise_cdf;  // cumulative module count over layers, to place noise
 };

@@ -70,7 +70,7 @@ struct Column {
 };
 
 class CsvReader {
-  public:
+public:
     // `expected_header` is only used in messages (to tell the user what a file should look like).
     CsvReader(const fs::path& path, const char* expected_header)
         : path_(path.string()), text_(read_whole_file(path)), expected_header_(expected_header) {
@@ -164,7 +164,7 @@ class CsvReader {
                       : std::string("an integer"));
     }
 
-  private:
+private:
     std::string_view take_line() {
         const char* begin = text_.data() + pos_;
         const void* nl = std::memchr(begin, '\n', text_.size() - pos_);

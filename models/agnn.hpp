@@ -34,7 +34,7 @@ std::vector<std::string> message_passing_names();
 /// HEP.TrkX's depths are fixed (4 edge layers, 4 node layers): model.n_mlp_layers is unused.
 /// Weights start as in HEP.TrkX: Xavier-uniform, biases 0.01.
 class Agnn : public GnnModel {
-  public:
+public:
     explicit Agnn(ModelConfig config);
 
     /// Logits [E] in the edge order of `graph`.
@@ -45,7 +45,7 @@ class Agnn : public GnnModel {
     Mlp edge_net() const { return edge_net_; }
     Mlp node_net() const { return node_net_; }
 
-  private:
+private:
     struct Incidence;  // dense back-end: Ri, Ro
     torch::Tensor iteration(const GraphInput& graph, const Incidence& inc, const torch::Tensor& x);
     torch::Tensor edge_logits(const GraphInput& graph, const Incidence& inc,

@@ -31,13 +31,13 @@ struct ModelConfig {
 };
 
 class GnnModel : public torch::nn::Module {
-  public:
+public:
     explicit GnnModel(ModelConfig config) : config_(std::move(config)) {}
     /// Logits, float32 [E], in the edge order of `graph`.
     virtual torch::Tensor forward(const GraphInput& graph) = 0;
     const ModelConfig& config() const { return config_; }
 
-  protected:
+protected:
     ModelConfig config_;
 };
 

@@ -32,7 +32,7 @@ std::vector<std::string> aggregation_names();
 /// with model.checkpointing, each message-passing iteration is recomputed in backward
 /// (Note [Checkpointing]).
 class InteractionNetwork : public GnnModel {
-  public:
+public:
     explicit InteractionNetwork(ModelConfig config);
 
     /// Logits [E] in the edge order of `graph`.
@@ -45,7 +45,7 @@ class InteractionNetwork : public GnnModel {
     Mlp node_net() const { return node_net_; }
     Mlp edge_classifier() const { return edge_classifier_; }
 
-  private:
+private:
     /// One message-passing iteration: (x, e) -> (x', e').
     std::pair<torch::Tensor, torch::Tensor> iteration(const GraphInput& graph,
                                                       const torch::Tensor& x,

@@ -30,7 +30,7 @@ struct MlpOptions {
 /// Blocks of [Linear, LayerNorm (optional), activation]. Submodules are named "linear<i>" and
 /// "norm<i>" for block i (they key checkpoints; keep them stable).
 class MlpImpl : public torch::nn::Module {
-  public:
+public:
     explicit MlpImpl(MlpOptions options);
 
     torch::Tensor forward(const torch::Tensor& x);
@@ -44,7 +44,7 @@ class MlpImpl : public torch::nn::Module {
     const std::vector<torch::nn::Linear>& linears() const { return linears_; }
     const MlpOptions& options() const { return options_; }
 
-  private:
+private:
     torch::Tensor finish_block(size_t block, torch::Tensor z);
 
     MlpOptions options_;

@@ -31,9 +31,10 @@ torch::serialize::InputArchive open_archive(const std::filesystem::path& path) {
     try {
         archive.load_from(path.string());
     } catch (const std::exception&) {
-        HEPGNN_FAIL("'{}' is not a hepgnn checkpoint (cannot be read as one; truncated or another "
-                    "kind of file?)",
-                    path.string());
+        HEPGNN_FAIL(
+            "'{}' is not a hepgnn checkpoint (cannot be read as one; truncated or another "
+            "kind of file?)",
+            path.string());
     }
     return archive;
 }
@@ -103,8 +104,10 @@ std::string model_config_difference(const models::ModelConfig& a, const models::
 void save_checkpoint(const std::filesystem::path& path, models::GnnModel& model,
                      torch::optim::Optimizer* optimizer, const CheckpointState& state) {
     torch::serialize::OutputArchive archive;
-    const nlohmann::json meta = {{"format", kFormat},       {"version", kVersion},
-                                 {"epoch", state.epoch},    {"step", state.step},
+    const nlohmann::json meta = {{"format", kFormat},
+                                 {"version", kVersion},
+                                 {"epoch", state.epoch},
+                                 {"step", state.step},
                                  {"has_best", state.has_best},
                                  {"best_valid_loss", state.best_valid_loss},
                                  {"model", model_json(model.config())}};
@@ -118,9 +121,8 @@ void save_checkpoint(const std::filesystem::path& path, models::GnnModel& model,
         archive.write("optimizer", optim_archive);
     }
     archive.write("rng", at::detail::getDefaultCPUGenerator().get_state());
-    replace_file_atomically(path, [&](const std::filesystem::path& tmp) {
-        archive.save_to(tmp.string());
-    });
+    replace_file_atomically(
+        path, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
 }
 
 CheckpointState read_checkpoint_state(const std::filesystem::path& path) {

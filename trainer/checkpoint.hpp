@@ -17,8 +17,8 @@ class Optimizer;
 namespace hepgnn::trainer {
 
 struct CheckpointState {
-    int64_t epoch = 0;        // epochs completed
-    int64_t step = 0;         // global optimizer steps completed
+    int64_t epoch = 0;  // epochs completed
+    int64_t step = 0;   // global optimizer steps completed
     double best_valid_loss = 0;
     bool has_best = false;
     models::ModelConfig model;

@@ -77,8 +77,8 @@ std::vector<EdgeMetrics::RocPoint> EdgeMetrics::roc(int n) const {
     std::vector<RocPoint> out;
     for (int i = 0; i < n; ++i) {
         const double cut = n > 1 ? double(i) / (n - 1) : 0.5;
-        out.push_back({cut, n_fake_ ? count_above(hist_fake_, cut) / double(n_fake_) : 0.0,
-                       efficiency(cut)});
+        out.push_back(
+            {cut, n_fake_ ? count_above(hist_fake_, cut) / double(n_fake_) : 0.0, efficiency(cut)});
     }
     return out;
 }

@@ -34,7 +34,9 @@ GradientSync::GradientSync(comm::Communicator& comm, std::vector<torch::Tensor> 
     }
 }
 
-void GradientSync::begin_step() { reducer_->begin_step(); }
+void GradientSync::begin_step() {
+    reducer_->begin_step();
+}
 
 void GradientSync::finish() {
     reducer_->finish([this](int p) { views_[p].zero_(); });

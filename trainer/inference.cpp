@@ -28,8 +28,9 @@ std::vector<std::vector<float>> predict_logits(models::GnnModel& model,
         const Batch b = make_batch(batch);
         const auto params = model.parameters();
         const auto device = params.empty() ? torch::Device(torch::kCPU) : params[0].device();
-        const torch::Tensor logits =
-            model.forward(device.is_cpu() ? b.input : b.input.to(device)).to(torch::kCPU).contiguous();
+        const torch::Tensor logits = model.forward(device.is_cpu() ? b.input : b.input.to(device))
+                                         .to(torch::kCPU)
+                                         .contiguous();
         const float* p = logits.data_ptr<float>();
         for (size_t i = first; i < next; ++i) {
             out[i].assign(p, p + graphs[i].n_edges());

@@ -39,9 +39,9 @@ LrSchedule::LrSchedule(const OptimizerConfig& config, int world_size, int64_t st
         HEPGNN_CHECK(config.lr_scaling == "none",
                      "optimizer.lr_scaling '{}' is not one of: none, linear, sqrt",
                      config.lr_scaling);
-    HEPGNN_CHECK(config.schedule == "constant" || config.schedule == "step" ||
-                     config.schedule == "cosine",
-                 "optimizer.schedule '{}' is not one of: constant, step, cosine", config.schedule);
+    HEPGNN_CHECK(
+        config.schedule == "constant" || config.schedule == "step" || config.schedule == "cosine",
+        "optimizer.schedule '{}' is not one of: constant, step, cosine", config.schedule);
     peak_ = config.learning_rate * scale;
     warmup_steps_ = static_cast<int64_t>(std::llround(config.warmup_epochs * steps_per_epoch_));
     total_steps_ = std::max<int64_t>(1, steps_per_epoch_ * epochs);

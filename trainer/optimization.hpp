@@ -13,17 +13,17 @@
 namespace hepgnn::trainer {
 
 struct OptimizerConfig {
-    std::string name = "adam";       // adam | adamw | sgd
-    double learning_rate = 1e-3;     // base rate for one rank
-    double weight_decay = 0.0;       // L2 (adam, sgd) or decoupled (adamw)
-    double momentum = 0.9;           // sgd only
-    std::string lr_scaling = "none";  // none | linear | sqrt in the number of ranks
-    double warmup_epochs = 0.0;      // linear ramp to the peak rate over this many epochs
+    std::string name = "adam";          // adam | adamw | sgd
+    double learning_rate = 1e-3;        // base rate for one rank
+    double weight_decay = 0.0;          // L2 (adam, sgd) or decoupled (adamw)
+    double momentum = 0.9;              // sgd only
+    std::string lr_scaling = "none";    // none | linear | sqrt in the number of ranks
+    double warmup_epochs = 0.0;         // linear ramp to the peak rate over this many epochs
     std::string schedule = "constant";  // constant | step | cosine
-    double step_epochs = 10.0;       // step: multiply by gamma every this many epochs
-    double gamma = 0.5;              // step: decay factor
-    double min_lr_fraction = 0.01;   // cosine: final rate as a fraction of the peak
-    double grad_clip = 0.0;          // max global gradient norm; 0 = off
+    double step_epochs = 10.0;          // step: multiply by gamma every this many epochs
+    double gamma = 0.5;                 // step: decay factor
+    double min_lr_fraction = 0.01;      // cosine: final rate as a fraction of the peak
+    double grad_clip = 0.0;             // max global gradient norm; 0 = off
 };
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tensor> parameters,

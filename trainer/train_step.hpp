@@ -25,21 +25,20 @@ class GradientSync;
 class TrainStep {
 public:
     struct Config {
-        double pos_weight = 1.0;   // weight of true edges in the BCE loss
-        double grad_clip = 0.0;    // max global gradient norm; 0 = off
+        double pos_weight = 1.0;  // weight of true edges in the BCE loss
+        double grad_clip = 0.0;   // max global gradient norm; 0 = off
         comm::GradientReducer::Config reducer;
     };
     struct Result {
-        double loss = 0;           // mean loss over the step's edges on all ranks
-        int64_t edges = 0;         // edges on all ranks
-        int64_t graphs = 0;        // graphs on all ranks
-        double imbalance = 1.0;    // max/mean edges over ranks
+        double loss = 0;         // mean loss over the step's edges on all ranks
+        int64_t edges = 0;       // edges on all ranks
+        int64_t graphs = 0;      // graphs on all ranks
+        double imbalance = 1.0;  // max/mean edges over ranks
     };
 
     /// `gradient_comm` reduces the gradient buckets (e.g. NCCL); nullptr = `comm`.
-    TrainStep(models::GnnModel& model, torch::optim::Optimizer& optimizer,
-              comm::Communicator& comm, Config config,
-              comm::Communicator* gradient_comm = nullptr);
+    TrainStep(models::GnnModel& model, torch::optim::Optimizer& optimizer, comm::Communicator& comm,
+              Config config, comm::Communicator* gradient_comm = nullptr);
     ~TrainStep();
 
     /// One step on this rank's share of a global batch, at learning rate `lr`.

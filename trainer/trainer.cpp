@@ -15,9 +15,9 @@
 #include "data/sharded_dataset.hpp"
 #include "trainer/batch.hpp"
 #include "trainer/checkpoint.hpp"
-#include "trainer/train_step.hpp"
 #include "trainer/inference.hpp"
 #include "trainer/metrics_log.hpp"
+#include "trainer/train_step.hpp"
 
 namespace hepgnn::trainer {
 
@@ -28,10 +28,6 @@ namespace hepgnn::trainer {
 // take the same steps as one process on the same global batches.
 
 namespace {
-
-std::vector<torch::Tensor> trainable(models::GnnModel& model) {
-    return model.parameters(/*recurse=*/true);
-}
 
 /// Fails loudly when the ranks' parameters differ (a silent divergence would
 /// make every later step meaningless). Cheap: two numbers per rank.
@@ -77,9 +73,10 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
             : std::string());
     HEPGNN_CHECK(!use_nccl || cuda,
                  "distributed.backend nccl reduces GPU buffers: set training.device: cuda");
-    const torch::Device device = cuda ? torch::Device(torch::kCUDA, cfg.local_rank %
-                                                                       std::max<int64_t>(1, torch::cuda::device_count()))
-                                      : torch::Device(torch::kCPU);
+    const torch::Device device =
+        cuda ? torch::Device(torch::kCUDA,
+                             cfg.local_rank % std::max<int64_t>(1, torch::cuda::device_count()))
+             : torch::Device(torch::kCPU);
     const auto ckpt_dir = cfg.output_dir / "checkpoints";
     const auto last_path = ckpt_dir / "last.ckpt", best_path = ckpt_dir / "best.ckpt";
 
@@ -101,14 +98,15 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     });
 
     // --- model, optimizer, and resume.
-    auto model = models::make_model(cfg.model);
-    model->to(device);
-    auto params = trainable(*model);
-    auto optimizer = make_optimizer(params, cfg.optimizer);
+    std::shared_ptr<models::GnnModel> model;
+    std::unique_ptr<torch::optim::Optimizer> optimizer;
     CheckpointState state;
     state.model = cfg.model;
     bool resumed = false;
     comm.collectively([&] {
+        model = models::make_model(cfg.model);
+        model->to(device);
+        optimizer = make_optimizer(model->parameters(), cfg.optimizer);
         if (cfg.resume == "auto" && std::filesystem::exists(last_path)) {
             state = load_checkpoint(last_path, *model, optimizer.get());
             resumed = true;
@@ -132,20 +130,22 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     // more than a rank has graphs (a step never splits a graph); the same on
     // every rank, since every step is a collective.
     const int64_t steps_per_epoch = comm.allreduce_value<int64_t>(
-        std::max<int64_t>(1, std::min<int64_t>((local_edges + cfg.batch_edges - 1) / cfg.batch_edges,
-                                               static_cast<int64_t>(train_set.graphs.size()))),
+        std::max<int64_t>(1,
+                          std::min<int64_t>((local_edges + cfg.batch_edges - 1) / cfg.batch_edges,
+                                            static_cast<int64_t>(train_set.graphs.size()))),
         comm::ReduceOp::kMax);
     LrSchedule schedule(cfg.optimizer, comm.size(), steps_per_epoch, cfg.epochs);
 
     std::unique_ptr<MetricsLog> log;
     if (root) log = std::make_unique<MetricsLog>(cfg.output_dir / "metrics.jsonl", resumed);
     if (root) {
-        std::printf("train: %lld graphs (%lld edges) over %d rank(s), shard imbalance %.3f; "
-                    "%lld steps/epoch; model %s with %lld parameters%s\n",
-                    (long long)train_set.global_graphs, (long long)train_set.global_edges,
-                    comm.size(), train_set.shard_imbalance, (long long)steps_per_epoch,
-                    cfg.model.name.c_str(), (long long)models::count_parameters(*model),
-                    resumed ? fmt::format("; resumed after epoch {}", state.epoch).c_str() : "");
+        std::printf(
+            "train: %lld graphs (%lld edges) over %d rank(s), shard imbalance %.3f; "
+            "%lld steps/epoch; model %s with %lld parameters%s\n",
+            (long long)train_set.global_graphs, (long long)train_set.global_edges, comm.size(),
+            train_set.shard_imbalance, (long long)steps_per_epoch, cfg.model.name.c_str(),
+            (long long)models::count_parameters(*model),
+            resumed ? fmt::format("; resumed after epoch {}", state.epoch).c_str() : "");
         std::fflush(stdout);
     }
 
@@ -163,9 +163,9 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     comm.allreduce(store_bytes, 2);
     const double store_ratio = store_bytes[1] > 0 ? store_bytes[0] / store_bytes[1] : 1.0;
     if (root) {
-        std::printf("train: store %s: %.1f MB raw, %.1f MB compressed (ratio %.2f) over all ranks\n",
-                    cfg.store.codec.c_str(), store_bytes[0] / 1e6, store_bytes[1] / 1e6,
-                    store_ratio);
+        std::printf(
+            "train: store %s: %.1f MB raw, %.1f MB compressed (ratio %.2f) over all ranks\n",
+            cfg.store.codec.c_str(), store_bytes[0] / 1e6, store_bytes[1] / 1e6, store_ratio);
         std::fflush(stdout);
     }
     data::Prefetcher prefetcher(store);
@@ -292,13 +292,13 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         });
         if (root) {
             std::string stages;
-            for (const auto& [name, s] : times.all())
-                stages += fmt::format(" {} {:.1f}s", name, s);
-            std::printf("epoch %lld/%lld: loss %.4f | %.1f graphs/s, %.0f edges/s | %s%s |%s | "
-                        "imbalance %.3f\n",
-                        (long long)(epoch + 1), (long long)cfg.epochs, summary.last_train_loss,
-                        graphs_per_s, edges_per_s, format_duration(epoch_seconds).c_str(),
-                        valid_text.c_str(), stages.c_str(), imbalance_sum / steps_per_epoch);
+            for (const auto& [name, s] : times.all()) stages += fmt::format(" {} {:.1f}s", name, s);
+            std::printf(
+                "epoch %lld/%lld: loss %.4f | %.1f graphs/s, %.0f edges/s | %s%s |%s | "
+                "imbalance %.3f\n",
+                (long long)(epoch + 1), (long long)cfg.epochs, summary.last_train_loss,
+                graphs_per_s, edges_per_s, format_duration(epoch_seconds).c_str(),
+                valid_text.c_str(), stages.c_str(), imbalance_sum / steps_per_epoch);
             std::fflush(stdout);
         }
         summary.epochs_done = epoch + 1;

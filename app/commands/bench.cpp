@@ -1,10 +1,10 @@
 // hepgnn bench: a fixed training workload and a JSON report in the spirit of
 // the HEP benchmark suite (DESIGN §3.5): {"wl-scores": {...}, "wl-stats": {...}}.
 #include <ATen/Parallel.h>
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <memory>
@@ -65,9 +65,10 @@ int run_bench(const BenchOptions& opt, Context& ctx) {
           {"epochs", s.epochs_done},
           {"steps_per_epoch", s.steps_per_epoch},
           {"batch_edges", cfg.batch_edges},
-          {"dataset", {{"file", cfg.train_file.string()},
-                       {"graphs", s.train_graphs},
-                       {"edges", s.train_edges}}},
+          {"dataset",
+           {{"file", cfg.train_file.string()},
+            {"graphs", s.train_graphs},
+            {"edges", s.train_edges}}},
           // per epoch, rank 0, mean over epochs 2..N
           {"stage_times_s", stages},
           {"data_wait_fraction", step_time > 0 ? wait / step_time : 0.0},
@@ -77,17 +78,17 @@ int run_bench(const BenchOptions& opt, Context& ctx) {
            {{"codec", cfg.store.codec},
             {"raw_bytes", s.store_raw_bytes},
             {"compressed_bytes", s.store_compressed_bytes},
-            {"ratio", s.store_compressed_bytes > 0 ? s.store_raw_bytes / s.store_compressed_bytes
-                                                   : 1.0}}},
+            {"ratio",
+             s.store_compressed_bytes > 0 ? s.store_raw_bytes / s.store_compressed_bytes : 1.0}}},
           {"peak_rss_mb_per_rank", rss},
           {"final_train_loss", s.last_train_loss}}}};
     replace_file_atomically(opt.report, [&](const std::filesystem::path& tmp) {
         std::ofstream(tmp) << report.dump(2) << "\n";
     });
-    say(ctx, fmt::format("bench: {:.1f} graphs/s, {:.0f} edges/s, {:.2f} s/epoch on {} rank(s) "
-                         "-> {}",
-                         s.graphs_per_s, s.edges_per_s, s.mean_epoch_time_s, comm.size(),
-                         opt.report));
+    say(ctx,
+        fmt::format("bench: {:.1f} graphs/s, {:.0f} edges/s, {:.2f} s/epoch on {} rank(s) "
+                    "-> {}",
+                    s.graphs_per_s, s.edges_per_s, s.mean_epoch_time_s, comm.size(), opt.report));
     return 0;
 }
 
@@ -103,9 +104,8 @@ void add_bench_command(CLI::App& app, Runner& selected) {
     cmd->add_option("--config", opt->config, "Training config (YAML)")->required();
     add_set_option(*cmd, opt->overrides);
     cmd->add_option("--report", opt->report, "Output JSON report")->required();
-    cmd->callback([opt, &selected] {
-        selected = [opt](Context& ctx) { return run_bench(*opt, ctx); };
-    });
+    cmd->callback(
+        [opt, &selected] { selected = [opt](Context& ctx) { return run_bench(*opt, ctx); }; });
 }
 
 }  // namespace hepgnn::app

@@ -1,6 +1,6 @@
 // hepgnn inspect: what is in a graph file (and whether it is valid).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -19,9 +19,12 @@ struct InspectOptions {
 };
 
 nlohmann::json to_json(const data::SizeSummary& s) {
-    return {{"total", s.total},           {"min", s.min},
-            {"median", s.median},         {"mean", s.mean},
-            {"max", s.max},               {"histogram_edges", s.bin_edges},
+    return {{"total", s.total},
+            {"min", s.min},
+            {"median", s.median},
+            {"mean", s.mean},
+            {"max", s.max},
+            {"histogram_edges", s.bin_edges},
             {"histogram_counts", s.bin_counts}};
 }
 
@@ -46,24 +49,24 @@ int run_inspect(const InspectOptions& opt, Context& ctx) {
     }
     std::string features;
     for (size_t i = 0; i < st.features.names.size(); ++i)
-        features += fmt::format("{}{}/{}", i ? ", " : "", st.features.names[i],
-                                st.features.scale[i]);
-    std::printf("%s\n", fmt::format("file:        {}\n"
-                                    "graphs:      {} from {} events\n"
-                                    "features:    {}\n"
-                                    "nodes:       total {}, min {}, median {}, mean {:.1f}, max {}\n"
-                                    "{}"
-                                    "edges:       total {}, min {}, median {}, mean {:.1f}, max {}\n"
-                                    "{}"
-                                    "true edges:  {} ({:.4f} of all edges)\n"
-                                    "bytes:       {} on disk, {} in memory uncompressed",
-                                    opt.file, st.n_graphs, st.n_events, features, st.nodes.total,
-                                    st.nodes.min, st.nodes.median, st.nodes.mean, st.nodes.max,
-                                    st.nodes.histogram_text(), st.edges.total, st.edges.min,
-                                    st.edges.median, st.edges.mean, st.edges.max,
-                                    st.edges.histogram_text(), st.true_edges, st.true_fraction,
-                                    st.file_bytes, st.raw_bytes)
-                            .c_str());
+        features +=
+            fmt::format("{}{}/{}", i ? ", " : "", st.features.names[i], st.features.scale[i]);
+    std::printf("%s\n",
+                fmt::format("file:        {}\n"
+                            "graphs:      {} from {} events\n"
+                            "features:    {}\n"
+                            "nodes:       total {}, min {}, median {}, mean {:.1f}, max {}\n"
+                            "{}"
+                            "edges:       total {}, min {}, median {}, mean {:.1f}, max {}\n"
+                            "{}"
+                            "true edges:  {} ({:.4f} of all edges)\n"
+                            "bytes:       {} on disk, {} in memory uncompressed",
+                            opt.file, st.n_graphs, st.n_events, features, st.nodes.total,
+                            st.nodes.min, st.nodes.median, st.nodes.mean, st.nodes.max,
+                            st.nodes.histogram_text(), st.edges.total, st.edges.min,
+                            st.edges.median, st.edges.mean, st.edges.max, st.edges.histogram_text(),
+                            st.true_edges, st.true_fraction, st.file_bytes, st.raw_bytes)
+                    .c_str());
     return 0;
 }
 
@@ -76,9 +79,8 @@ void add_inspect_command(CLI::App& app, Runner& selected) {
     cmd->add_option("file", opt->file, "Graph file (.h5) from 'hepgnn prepare'")->required();
     cmd->add_flag("--json", opt->json, "Print a JSON object instead of text");
     cmd->add_option("--bins", opt->bins, "Histogram bins")->check(CLI::Range(1, 1000));
-    cmd->callback([opt, &selected] {
-        selected = [opt](Context& ctx) { return run_inspect(*opt, ctx); };
-    });
+    cmd->callback(
+        [opt, &selected] { selected = [opt](Context& ctx) { return run_inspect(*opt, ctx); }; });
 }
 
 }  // namespace hepgnn::app

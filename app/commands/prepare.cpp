@@ -45,17 +45,15 @@ int run_prepare(const PrepareOptions& opt, Context& ctx) {
         events.resize(static_cast<size_t>(opt.max_events));
 
     const fs::path out = opt.out;
-    const fs::path part = comm.size() == 1
-                              ? out
-                              : fs::path(out.string() + ".part" + std::to_string(comm.rank()));
+    const fs::path part =
+        comm.size() == 1 ? out : fs::path(out.string() + ".part" + std::to_string(comm.rank()));
     PrepareTotals totals;
     std::string error;
     try {
         data::GraphFileWriter writer(part, data::GraphBuilder::feature_info(builder.config()));
-        const int64_t mine = (static_cast<int64_t>(events.size()) - comm.rank() + comm.size() - 1) /
-                             comm.size();
-        Progress progress("prepare", mine,
-                          Progress::config_for(stderr, ctx.is_root(), "events"));
+        const int64_t mine =
+            (static_cast<int64_t>(events.size()) - comm.rank() + comm.size() - 1) / comm.size();
+        Progress progress("prepare", mine, Progress::config_for(stderr, ctx.is_root(), "events"));
         for (size_t i = static_cast<size_t>(comm.rank()); i < events.size();
              i += static_cast<size_t>(comm.size())) {
             const auto event = data::read_trackml_event(opt.input, events[i]);
@@ -81,8 +79,7 @@ int run_prepare(const PrepareOptions& opt, Context& ctx) {
         throw CollectiveError(agreed);
     }
 
-    int64_t sums[5] = {totals.events, totals.graphs, totals.nodes, totals.edges,
-                       totals.true_edges};
+    int64_t sums[5] = {totals.events, totals.graphs, totals.nodes, totals.edges, totals.true_edges};
     comm.allreduce(sums, 5);
     if (comm.size() > 1) {
         if (ctx.is_root()) {
@@ -124,9 +121,8 @@ void add_prepare_command(CLI::App& app, Runner& selected) {
     cmd->add_option("--config", opt->config, "Prepare config (YAML)");
     cmd->add_option("--max-events", opt->max_events, "Use at most this many events (0: all)");
     add_set_option(*cmd, opt->overrides);
-    cmd->callback([opt, &selected] {
-        selected = [opt](Context& ctx) { return run_prepare(*opt, ctx); };
-    });
+    cmd->callback(
+        [opt, &selected] { selected = [opt](Context& ctx) { return run_prepare(*opt, ctx); }; });
 }
 
 }  // namespace hepgnn::app

@@ -34,7 +34,8 @@ int run_simulate(const SimulateOptions& opt, Context& ctx) {
     const auto start = std::chrono::steady_clock::now();
     data::EventSimulator::Config cfg;
     cfg.n_particles = opt.particles;
-    if (!opt.particles_csv.empty()) cfg.particle_table = data::read_trackml_particles(opt.particles_csv);
+    if (!opt.particles_csv.empty())
+        cfg.particle_table = data::read_trackml_particles(opt.particles_csv);
     cfg.multiple_scattering = !opt.no_scattering;
     cfg.hit_smearing = !opt.no_smearing;
     cfg.inefficiency = opt.inefficiency;
@@ -103,9 +104,8 @@ void add_simulate_command(CLI::App& app, Runner& selected) {
                     "Share of particles from displaced vertices")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
-    cmd->callback([opt, &selected] {
-        selected = [opt](Context& ctx) { return run_simulate(*opt, ctx); };
-    });
+    cmd->callback(
+        [opt, &selected] { selected = [opt](Context& ctx) { return run_simulate(*opt, ctx); }; });
 }
 
 }  // namespace hepgnn::app

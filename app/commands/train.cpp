@@ -29,14 +29,14 @@ int run_train(const TrainOptions& opt, Context& ctx) {
     auto trainer_cfg = trainer_config(config);
     trainer_cfg.local_rank = ctx.launch.local_rank;
     const auto summary = trainer::train(trainer_cfg, *ctx.comm);
-    say(ctx, fmt::format("train: {} epochs, {} steps in {:.1f} s; final train loss {:.4f}{}",
-                         summary.epochs_done, summary.steps_done, summary.train_seconds,
-                         summary.last_train_loss,
-                         summary.auc > 0 ? fmt::format("; valid efficiency {:.4f} purity {:.4f} "
-                                                       "auc {:.4f}",
-                                                       summary.edge_efficiency,
-                                                       summary.edge_purity, summary.auc)
-                                         : ""));
+    say(ctx,
+        fmt::format(
+            "train: {} epochs, {} steps in {:.1f} s; final train loss {:.4f}{}",
+            summary.epochs_done, summary.steps_done, summary.train_seconds, summary.last_train_loss,
+            summary.auc > 0 ? fmt::format("; valid efficiency {:.4f} purity {:.4f} "
+                                          "auc {:.4f}",
+                                          summary.edge_efficiency, summary.edge_purity, summary.auc)
+                            : ""));
     return 0;
 }
 
@@ -98,13 +98,14 @@ int run_evaluate(const EvaluateOptions& opt, Context& ctx) {
 
     nlohmann::json roc = nlohmann::json::array();
     for (const auto& p : metrics.roc(101))
-        roc.push_back({{"cut", p.cut}, {"fpr", p.false_positive_rate}, {"tpr", p.true_positive_rate}});
+        roc.push_back(
+            {{"cut", p.cut}, {"fpr", p.false_positive_rate}, {"tpr", p.true_positive_rate}});
     nlohmann::json pt_bins = nlohmann::json::array();
     for (size_t b = 0; b < n_bins; ++b) {
         const int64_t n = pt_counts[2 * b], found = pt_counts[2 * b + 1];
         pt_bins.push_back({{"pt_low", kPtBins[b]},
                            {"pt_high", b + 1 == n_bins ? nlohmann::json(nullptr)
-                                                        : nlohmann::json(kPtBins[b + 1])},
+                                                       : nlohmann::json(kPtBins[b + 1])},
                            {"true_edges", n},
                            {"edge_efficiency", n > 0 ? double(found) / n : 0.0}});
     }
@@ -150,19 +151,22 @@ void add_training_commands(CLI::App& app, Runner& selected) {
             training_schema().describe());
     train->add_option("--config", topt->config, "Training config (YAML)")->required();
     add_set_option(*train, topt->overrides);
-    train->callback([topt, &selected] {
-        selected = [topt](Context& ctx) { return run_train(*topt, ctx); };
-    });
+    train->callback(
+        [topt, &selected] { selected = [topt](Context& ctx) { return run_train(*topt, ctx); }; });
 
     auto eopt = std::make_shared<EvaluateOptions>();
     auto* eval = app.add_subcommand(
-        "evaluate", "Edge metrics (efficiency, purity, AUC, ROC, efficiency vs pT) of a trained "
-                    "model on a graph file; writes OUT/evaluation.json");
-    eval->add_option("--checkpoint", eopt->checkpoint, "Checkpoint (e.g. OUT/checkpoints/best.ckpt)")
+        "evaluate",
+        "Edge metrics (efficiency, purity, AUC, ROC, efficiency vs pT) of a trained "
+        "model on a graph file; writes OUT/evaluation.json");
+    eval->add_option("--checkpoint", eopt->checkpoint,
+                     "Checkpoint (e.g. OUT/checkpoints/best.ckpt)")
         ->required();
     eval->add_option("--data", eopt->data, "Graph file (.h5)")->required();
     eval->add_option("--out", eopt->out, "Output folder")->capture_default_str();
-    eval->add_option("--cut", eopt->cut, "Score cut")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    eval->add_option("--cut", eopt->cut, "Score cut")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
     eval->add_option("--batch-edges", eopt->batch_edges, "Edges per inference batch")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();

@@ -66,4 +66,19 @@ expect_error "not an HDF5 file" "$HEPGNN" train --config "$WORK/cfg.yaml" --set 
 rc=0; mpi 2 "$HEPGNN" train --config "$WORK/cfg.yaml" --set data.valid="$WORK/fake.ckpt" --set output_dir="$WORK/run4" >/dev/null 2>"$WORK/err.txt" || rc=$?
 [[ $rc -ne 0 ]] || fail "2-rank train accepted a bad validation file"
 grep -q "not an HDF5 file" "$WORK/err.txt" || { cat "$WORK/err.txt"; fail "2-rank error message"; }
+# One rank failing alone (a corrupt graph in its shard only) stops both ranks
+# with that rank's message, quickly and without a hang.
+cp "$WORK/train.h5" "$WORK/corrupt.h5"
+"$PYTHON" - "$WORK/corrupt.h5" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    e0 = int(f["edge_offsets"][5]); n = int(f["node_offsets"][6] - f["node_offsets"][5])
+    f["receivers"][e0] = n + 3   # graph 5: a node index outside the graph
+PY
+rc=0; timeout 120 "$MPIEXEC" --allow-run-as-root --oversubscribe --bind-to none -np 2 "$HEPGNN" train --config "$WORK/cfg.yaml" \
+    --set data.train="$WORK/corrupt.h5" --set output_dir="$WORK/run5" >/dev/null 2>"$WORK/err.txt" || rc=$?
+[[ $rc -ne 0 && $rc -ne 124 ]] || { cat "$WORK/err.txt"; fail "corrupt shard: status $rc (124 = hang)"; }
+grep -q "rank [01]: .*dataset 'receivers', graph 5" "$WORK/err.txt" || { cat "$WORK/err.txt"; fail "corrupt shard message"; }
+# NCCL without a GPU: a clear error, not a crash.
+expect_error "need a GPU" "$HEPGNN" train --config "$WORK/cfg.yaml" --set distributed.backend=nccl --set output_dir="$WORK/run6"
 echo "train_evaluate: ok"

@@ -17,11 +17,11 @@ using testing::scaled_error;
 
 /// Sets the intra-op thread count for one test and restores it afterwards.
 class ThreadScope {
-  public:
+public:
     explicit ThreadScope(int n) : saved_(at::get_num_threads()) { at::set_num_threads(n); }
     ~ThreadScope() { at::set_num_threads(saved_); }
 
-  private:
+private:
     int saved_;
 };
 

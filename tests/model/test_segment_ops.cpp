@@ -45,7 +45,7 @@ TEST(GraphInput, AcceptsInt32IndicesAndRejectsBadInput) {
 }
 
 class SegmentOps : public ::testing::Test {
-  protected:
+protected:
     // 40 nodes (3 isolated), 300 edges crowding onto 1-2 hub receivers.
     GraphInput g = random_graph(40, 300, 7);
     int64_t n = g.num_nodes(), e = g.num_edges();
@@ -109,7 +109,7 @@ TEST_F(SegmentOps, RejectsMismatchedShapes) {
 // ---- gradients against central differences, float64 --------------------------------------
 
 class SegmentGradients : public ::testing::Test {
-  protected:
+protected:
     GraphInput g = random_graph(12, 60, 11, 3, torch::kFloat64, 2);
     int64_t n = g.num_nodes(), e = g.num_edges();
     torch::TensorOptions opts = torch::TensorOptions().dtype(torch::kFloat64).requires_grad(true);

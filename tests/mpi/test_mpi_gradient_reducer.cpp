@@ -42,8 +42,8 @@ TEST(MpiGradientReducer, BucketsSumAcrossRanksOverManySteps) {
         const float ranks_sum = float(n * (n + 1) / 2);
         for (int p = 0; p < 12; ++p) {
             const auto slot = reducer.plan().slots[p];
-            const float want = (p == 5 && n >= 2) ? (ranks_sum - 2.0f) * (p + step)
-                                                  : ranks_sum * (p + step);
+            const float want =
+                (p == 5 && n >= 2) ? (ranks_sum - 2.0f) * (p + step) : ranks_sum * (p + step);
             ASSERT_FLOAT_EQ(storage[slot.bucket][slot.offset + slot.numel - 1], want)
                 << "param " << p << " step " << step;
         }

@@ -97,5 +97,9 @@ void run_equivalence(const std::string& optimizer_name) {
 
 }  // namespace
 
-TEST(TrainingEquivalence, AdamOnNRanksEqualsOneProcess) { run_equivalence("adam"); }
-TEST(TrainingEquivalence, SgdOnNRanksEqualsOneProcess) { run_equivalence("sgd"); }
+TEST(TrainingEquivalence, AdamOnNRanksEqualsOneProcess) {
+    run_equivalence("adam");
+}
+TEST(TrainingEquivalence, SgdOnNRanksEqualsOneProcess) {
+    run_equivalence("sgd");
+}

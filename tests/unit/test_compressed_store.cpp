@@ -134,7 +134,7 @@ std::string error_of(const Store::Config& config) {
 /// Ends the test binary with a message if the guarded scope outlives
 /// `seconds`: a hang becomes a failure instead of a stuck test run.
 class Watchdog {
-  public:
+public:
     Watchdog(double seconds, const char* what)
         : thread_([this, seconds, what] {
               std::unique_lock<std::mutex> lock(mutex_);
@@ -154,7 +154,7 @@ class Watchdog {
         thread_.join();
     }
 
-  private:
+private:
     std::mutex mutex_;
     std::condition_variable cv_;
     bool done_ = false;

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 
 /// A fresh directory, removed at the end of the test.
 class TempDir {
-  public:
+public:
     TempDir() {
         static std::atomic<int> counter{0};
         const auto* info = testing::UnitTest::GetInstance()->current_test_info();
@@ -40,7 +40,7 @@ class TempDir {
     }
     const fs::path& path() const { return path_; }
 
-  private:
+private:
     fs::path path_;
 };
 
