@@ -5,6 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${BUILD_DIR:-$here/build}"
-cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" "$@" >"$build_dir.cmake.log" 2>&1 ||
-    { cat "$build_dir.cmake.log" >&2; echo "build: cmake configure failed" >&2; exit 1; }
+mkdir -p "$build_dir"
+cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" "$@" >"$build_dir/configure.log" 2>&1 ||
+    { cat "$build_dir/configure.log" >&2; echo "build: cmake configure failed" >&2; exit 1; }
 cmake --build "$build_dir" -j "${JOBS:-2}"
