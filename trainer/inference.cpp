@@ -14,6 +14,8 @@ std::vector<std::vector<float>> predict_logits(models::GnnModel& model,
     torch::NoGradGuard no_grad;
     const bool was_training = model.is_training();
     model.eval();
+    const auto params = model.parameters();
+    const auto device = params.empty() ? torch::Device(torch::kCPU) : params[0].device();
     std::vector<std::vector<float>> out(graphs.size());
     size_t next = 0;
     while (next < graphs.size()) {
@@ -26,8 +28,6 @@ std::vector<std::vector<float>> predict_logits(models::GnnModel& model,
             batch.push_back(&graphs[next++]);
         }
         const Batch b = make_batch(batch);
-        const auto params = model.parameters();
-        const auto device = params.empty() ? torch::Device(torch::kCPU) : params[0].device();
         const torch::Tensor logits = model.forward(device.is_cpu() ? b.input : b.input.to(device))
                                          .to(torch::kCPU)
                                          .contiguous();

@@ -13,7 +13,6 @@
 #include "data/load_balance.hpp"
 #include "data/prefetcher.hpp"
 #include "data/sharded_dataset.hpp"
-#include "trainer/batch.hpp"
 #include "trainer/checkpoint.hpp"
 #include "trainer/inference.hpp"
 #include "trainer/metrics_log.hpp"

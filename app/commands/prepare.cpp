@@ -82,19 +82,21 @@ int run_prepare(const PrepareOptions& opt, Context& ctx) {
     int64_t sums[5] = {totals.events, totals.graphs, totals.nodes, totals.edges, totals.true_edges};
     comm.allreduce(sums, 5);
     if (comm.size() > 1) {
-        if (ctx.is_root()) {
+        comm.collectively([&] {
+            if (!ctx.is_root()) return;
             std::vector<fs::path> parts;
             for (int r = 0; r < comm.size(); ++r)
                 parts.emplace_back(out.string() + ".part" + std::to_string(r));
-            try {
-                data::merge_graph_files(parts, out);
-            } catch (const Error& e) {
-                error = e.what();
-            }
-            std::error_code ec;
-            for (const auto& p : parts) fs::remove(p, ec);
-        }
-        comm.throw_if_any_failed(error);
+            // The parts go whether or not the merge succeeds.
+            struct RemoveParts {
+                const std::vector<fs::path>& parts;
+                ~RemoveParts() {
+                    std::error_code ec;
+                    for (const auto& p : parts) fs::remove(p, ec);
+                }
+            } remove_parts{parts};
+            data::merge_graph_files(parts, out);
+        });
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

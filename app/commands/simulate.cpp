@@ -44,8 +44,7 @@ int run_simulate(const SimulateOptions& opt, Context& ctx) {
     const data::EventSimulator simulator(cfg);
 
     int64_t hits = 0, done = 0;
-    std::string error;
-    try {
+    comm.collectively([&] {
         const int64_t mine = (opt.events - comm.rank() + comm.size() - 1) / comm.size();
         Progress progress("simulate", mine, Progress::config_for(stderr, ctx.is_root(), "events"));
         for (int64_t i = comm.rank(); i < opt.events; i += comm.size()) {
@@ -55,10 +54,7 @@ int run_simulate(const SimulateOptions& opt, Context& ctx) {
             progress.update(++done);
         }
         progress.finish();
-    } catch (const Error& e) {
-        error = e.what();
-    }
-    comm.throw_if_any_failed(error);
+    });
     hits = comm.allreduce_value(hits);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -58,8 +58,7 @@ int run_evaluate(const EvaluateOptions& opt, Context& ctx) {
     if (opt.threads > 0) at::set_num_threads(opt.threads);
     std::shared_ptr<models::GnnModel> model;
     data::ShardedDataset dataset;
-    std::string error;
-    try {
+    comm.collectively([&] {
         const auto state = trainer::read_checkpoint_state(opt.checkpoint);
         model = models::make_model(state.model);
         trainer::load_checkpoint(opt.checkpoint, *model, nullptr);
@@ -70,10 +69,7 @@ int run_evaluate(const EvaluateOptions& opt, Context& ctx) {
         HEPGNN_CHECK(dataset.n_features == state.model.input_dim,
                      "{}: graphs have {} features but the model expects {}", opt.data,
                      dataset.n_features, state.model.input_dim);
-    } catch (const Error& e) {
-        error = e.what();
-    }
-    comm.throw_if_any_failed(error);
+    });
 
     const auto logits = trainer::predict_logits(*model, dataset.graphs, opt.batch_edges);
     trainer::EdgeMetrics metrics;
