@@ -60,6 +60,17 @@ CheckpointState parse_state(torch::serialize::InputArchive& archive,
     s.step = j.at("step").get<int64_t>();
     s.has_best = j.at("has_best").get<bool>();
     s.best_valid_loss = j.at("best_valid_loss").get<double>();
+    if (j.contains("in_epoch")) {
+        const auto& p = j.at("in_epoch");
+        s.in_epoch.steps_done = p.at("steps_done").get<int64_t>();
+        s.in_epoch.loss_sum = p.at("loss_sum").get<double>();
+        s.in_epoch.edges = p.at("edges").get<int64_t>();
+        s.in_epoch.graphs = p.at("graphs").get<int64_t>();
+        s.in_epoch.window_loss_sum = p.at("window_loss_sum").get<double>();
+        s.in_epoch.window_edges = p.at("window_edges").get<int64_t>();
+        s.in_epoch.window_graphs = p.at("window_graphs").get<int64_t>();
+        s.in_epoch.imbalance_sum = p.at("imbalance_sum").get<double>();
+    }
     s.model = model_config_from_json(j.at("model").dump(), path.string());
     return s;
 }
@@ -110,6 +121,15 @@ void save_checkpoint(const std::filesystem::path& path, models::GnnModel& model,
                                  {"step", state.step},
                                  {"has_best", state.has_best},
                                  {"best_valid_loss", state.best_valid_loss},
+                                 {"in_epoch",
+                                  {{"steps_done", state.in_epoch.steps_done},
+                                   {"loss_sum", state.in_epoch.loss_sum},
+                                   {"edges", state.in_epoch.edges},
+                                   {"graphs", state.in_epoch.graphs},
+                                   {"window_loss_sum", state.in_epoch.window_loss_sum},
+                                   {"window_edges", state.in_epoch.window_edges},
+                                   {"window_graphs", state.in_epoch.window_graphs},
+                                   {"imbalance_sum", state.in_epoch.imbalance_sum}}},
                                  {"model", model_json(model.config())}};
     archive.write("meta", c10::IValue(meta.dump()));
     torch::serialize::OutputArchive model_archive;

@@ -16,11 +16,24 @@ class Optimizer;
 
 namespace hepgnn::trainer {
 
+/// Where a run stopped inside an epoch (a preemption checkpoint), so a resumed
+/// run continues with the same data order and the same running sums; all zero
+/// at an epoch boundary.
+struct EpochProgress {
+    int64_t steps_done = 0;  // steps of epoch `CheckpointState::epoch` already taken
+    double loss_sum = 0;     // sum of loss * edges over those steps
+    int64_t edges = 0, graphs = 0;
+    double window_loss_sum = 0;  // the same since the last metrics.jsonl training line
+    int64_t window_edges = 0, window_graphs = 0;
+    double imbalance_sum = 0;
+};
+
 struct CheckpointState {
     int64_t epoch = 0;  // epochs completed
     int64_t step = 0;   // global optimizer steps completed
     double best_valid_loss = 0;
     bool has_best = false;
+    EpochProgress in_epoch;  // progress inside epoch `epoch` (0-based), for a mid-epoch stop
     models::ModelConfig model;
 };
 

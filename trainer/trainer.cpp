@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/stage_timer.hpp"
+#include "core/stop_signal.hpp"
 #include "data/load_balance.hpp"
 #include "data/prefetcher.hpp"
 #include "data/sharded_dataset.hpp"
@@ -144,7 +145,12 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
             (long long)train_set.global_graphs, (long long)train_set.global_edges, comm.size(),
             train_set.shard_imbalance, (long long)steps_per_epoch, cfg.model.name.c_str(),
             (long long)models::count_parameters(*model),
-            resumed ? fmt::format("; resumed after epoch {}", state.epoch).c_str() : "");
+            !resumed ? ""
+            : state.in_epoch.steps_done > 0
+                ? fmt::format("; resumed in epoch {} after step {}", state.epoch + 1,
+                              state.in_epoch.steps_done)
+                      .c_str()
+                : fmt::format("; resumed after epoch {}", state.epoch).c_str());
         std::fflush(stdout);
     }
 
@@ -174,24 +180,29 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     int rate_epochs = 0;
     double rate_seconds_sum = 0, rate_imbalance_sum = 0;
     StageTimes steady_times;
+    int stop_signal = 0;
     for (int64_t epoch = state.epoch; epoch < cfg.epochs; ++epoch) {
         model->train();
+        // A run resumed from a mid-epoch (preemption) checkpoint skips the
+        // steps already taken: the plan depends only on (seed, epoch, rank).
+        const EpochProgress start = epoch == state.epoch ? state.in_epoch : EpochProgress{};
         auto plan = data::plan_epoch_steps(costs, steps_per_epoch, cfg.seed, epoch, comm.rank());
-        std::vector<int64_t> plan_edges;
-        for (const auto& step : plan) {
-            int64_t e = 0;
-            for (int64_t i : step) e += costs[i];
-            plan_edges.push_back(e);
-        }
+        plan.erase(plan.begin(), plan.begin() + std::min<int64_t>(start.steps_done, plan.size()));
         prefetcher.schedule(std::move(plan));
-        double imbalance_sum = 0;
+        double imbalance_sum = start.imbalance_sum;
         StageTimes times;
         Stopwatch epoch_clock;
-        double epoch_loss_sum = 0, window_loss_sum = 0;
-        int64_t epoch_edges = 0, epoch_graphs = 0, window_edges = 0, window_graphs = 0;
+        double epoch_loss_sum = start.loss_sum, window_loss_sum = start.window_loss_sum;
+        int64_t epoch_edges = start.edges, epoch_graphs = start.graphs,
+                window_edges = start.window_edges, window_graphs = start.window_graphs;
         Progress progress(fmt::format("epoch {}/{}", epoch + 1, cfg.epochs), steps_per_epoch,
                           Progress::config_for(stderr, root, "steps"));
-        for (int64_t k = 0; k < steps_per_epoch; ++k) {
+        int64_t k = start.steps_done;
+        for (; k < steps_per_epoch; ++k) {
+            // A stop request counts when any rank got it; all ranks then stop
+            // before the same step (one tiny allreduce per step).
+            stop_signal = comm.allreduce_value<int>(stop_signal_received(), comm::ReduceOp::kMax);
+            if (stop_signal != 0) break;
             std::vector<data::EventGraph> step_graphs;
             {
                 ScopedStage t(times, "data_wait");
@@ -225,6 +236,29 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
             progress.update(k + 1, fmt::format("loss {:.4f} | {:.1f} graphs/s",
                                                epoch_loss_sum / std::max<int64_t>(1, epoch_edges),
                                                epoch_graphs / epoch_clock.seconds()));
+        }
+        if (stop_signal != 0) {
+            progress.finish("stopped");
+            state.in_epoch = {k,
+                              epoch_loss_sum,
+                              epoch_edges,
+                              epoch_graphs,
+                              window_loss_sum,
+                              window_edges,
+                              window_graphs,
+                              imbalance_sum};
+            comm.collectively([&] {
+                if (root) save_checkpoint(last_path, *model, optimizer.get(), state);
+            });
+            if (root) {
+                std::printf(
+                    "train: preempted by %s at epoch %lld, step %lld of %lld; wrote %s; "
+                    "run again with training.resume: auto to continue\n",
+                    stop_signal_name(stop_signal), (long long)(epoch + 1), (long long)k,
+                    (long long)steps_per_epoch, last_path.string().c_str());
+                std::fflush(stdout);
+            }
+            break;
         }
         const double epoch_seconds = epoch_clock.seconds();
         progress.finish();
@@ -279,6 +313,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
                                      summary.edge_purity, summary.auc);
         }
         state.epoch = epoch + 1;
+        state.in_epoch = EpochProgress{};
         const bool is_best = !state.has_best || selection_loss < state.best_valid_loss;
         if (is_best) {
             state.has_best = true;
@@ -302,6 +337,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         }
         summary.epochs_done = epoch + 1;
     }
+    summary.stop_signal = stop_signal;
     summary.steps_done = state.step;
     summary.shard_imbalance = train_set.shard_imbalance;
     summary.train_graphs = train_set.global_graphs;

@@ -60,8 +60,13 @@ struct TrainSummary {
     double store_raw_bytes = 0, store_compressed_bytes = 0;  // over all ranks
     int64_t n_parameters = 0;
     int64_t steps_per_epoch = 0;
+    int stop_signal = 0;  // non-zero: stopped early on this signal, last.ckpt holds the state
 };
 
+/// Trains until config.epochs, or until a stop signal (core/stop_signal.hpp)
+/// reaches any rank: then all ranks stop at the same step boundary, rank 0
+/// writes last.ckpt with the position inside the epoch, and the summary's
+/// stop_signal is set. Resuming from it continues bit-identically on CPU.
 TrainSummary train(const TrainerConfig& config, comm::Communicator& comm);
 
 }  // namespace hepgnn::trainer

@@ -11,6 +11,7 @@
 #include "app/training_config.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/stop_signal.hpp"
 #include "data/sharded_dataset.hpp"
 #include "trainer/checkpoint.hpp"
 #include "trainer/inference.hpp"
@@ -28,7 +29,9 @@ int run_train(const TrainOptions& opt, Context& ctx) {
     const Config config = Config::load(training_schema(), opt.config, opt.overrides);
     auto trainer_cfg = trainer_config(config);
     trainer_cfg.local_rank = ctx.launch.local_rank;
+    install_stop_signal_handlers();
     const auto summary = trainer::train(trainer_cfg, *ctx.comm);
+    if (summary.stop_signal != 0) return kExitPreempted;  // the trainer said where it stopped
     say(ctx,
         fmt::format(
             "train: {} epochs, {} steps in {:.1f} s; final train loss {:.4f}{}",

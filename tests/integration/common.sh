@@ -24,3 +24,12 @@ expect_error() {
     local lines; lines=$(grep -c . "$err" || true)
     [[ $lines -eq 1 ]] || { cat "$err" >&2; fail "expected one error line, got $lines: $*"; }
 }
+
+# small_graphs OUT.h5 SEED [EVENTS]: a few small simulated events (pT > 1 GeV
+# graphs) for tests that need training data, not quality.
+small_graphs() {
+    local out="$1" seed="$2" events="${3:-4}" dir
+    dir="$(mktemp -d -p "$WORK")"
+    "$HEPGNN" simulate --out "$dir" --events "$events" --particles 1500 --seed "$seed" >/dev/null 2>&1
+    "$HEPGNN" prepare --input "$dir" --out "$out" --set pt_min=1 >/dev/null 2>&1
+}

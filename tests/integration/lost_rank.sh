@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# A lost rank (issue #6): kill -9 of one rank of a 2-rank training run ends
+# the job within 60 s with a non-zero status and a message naming the lost
+# rank, never a hang; the last checkpoint stays loadable.
+source "$(dirname "$0")/common.sh"
+
+small_graphs "$WORK/train.h5" 3
+cat >"$WORK/cfg.yaml" <<YAML
+output_dir: $WORK/run
+data: {train: $WORK/train.h5}
+model: {hidden_dim: 16, n_graph_iters: 2}
+training: {epochs: 100000, threads: 1, batch_edges: 300}
+YAML
+mpi 2 "$HEPGNN" train --config "$WORK/cfg.yaml" >"$WORK/log.txt" 2>&1 &
+launcher=$!
+for _ in $(seq 1200); do
+    grep -q "^epoch 2/" "$WORK/log.txt" && break
+    sleep 0.05
+done
+grep -q "^epoch 2/" "$WORK/log.txt" || { cat "$WORK/log.txt"; fail "training did not start"; }
+victim=""
+for pid in $(pgrep -f "output_dir|$WORK/cfg.yaml" || true); do
+    [[ -r /proc/$pid/environ ]] || continue
+    tr '\0' '\n' <"/proc/$pid/environ" | grep -qx OMPI_COMM_WORLD_RANK=1 && victim=$pid
+done
+[[ -n "$victim" ]] || fail "could not find rank 1"
+kill -9 "$victim"
+start=$SECONDS
+rc=0
+# A watchdog of our own: the test itself must never hang.
+( sleep 90; kill -9 "$launcher" 2>/dev/null ) &
+watchdog=$!
+wait "$launcher" || rc=$?
+kill "$watchdog" 2>/dev/null || true
+elapsed=$((SECONDS - start))
+[[ $rc -ne 0 ]] || fail "the job exited 0 after losing a rank"
+[[ $elapsed -le 60 ]] || fail "the job took ${elapsed}s to end after losing a rank"
+grep -qi "rank 1" "$WORK/log.txt" || { cat "$WORK/log.txt"; fail "no message names the lost rank 1"; }
+echo "lost rank: job ended in ${elapsed}s with status $rc: $(grep -i 'rank 1' "$WORK/log.txt" | head -1)"
+
+# The last checkpoint (written atomically at the end of an epoch) still loads.
+"$HEPGNN" evaluate --checkpoint "$WORK/run/checkpoints/last.ckpt" --data "$WORK/train.h5" \
+    --out "$WORK/eval" >/dev/null 2>&1 || fail "last.ckpt is not loadable after the crash"
+echo "lost_rank: OK"
