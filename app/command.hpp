@@ -27,8 +27,10 @@ using Runner = std::function<int(Context&)>;
 void add_simulate_command(CLI::App& app, Runner& selected);
 void add_prepare_command(CLI::App& app, Runner& selected);
 void add_inspect_command(CLI::App& app, Runner& selected);
-void add_training_commands(CLI::App& app, Runner& selected);  // train, evaluate
+void add_train_command(CLI::App& app, Runner& selected);
+void add_evaluate_command(CLI::App& app, Runner& selected);
 void add_bench_command(CLI::App& app, Runner& selected);
+void add_export_command(CLI::App& app, Runner& selected);
 
 /// Adds the repeatable `--set section.key=value` option.
 void add_set_option(CLI::App& command, std::vector<std::string>& overrides);

@@ -13,6 +13,9 @@ ConfigSchema prepare_schema() {
     s.integer("n_phi_sections", 8, 1, 1024, "graphs per event in phi");
     s.integer("n_eta_sections", 2, 1, 1024, "graphs per event in eta");
     s.real_list("eta_range", "[-5, 5]", "[low, high]; hits outside are dropped");
+    s.flag("skip_uncrossed_layers", true,
+           "also connect layers i and i+2 when the segment passes outside layer i+1's z "
+           "extent (the pixel-to-strip step), so such tracks are not cut in two");
     return s;
 }
 
@@ -23,6 +26,7 @@ data::GraphBuilder::Config graph_builder_config(const Config& config) {
     c.z0_max = config.get_float("z0_max");
     c.n_phi_sections = static_cast<int>(config.get_int("n_phi_sections"));
     c.n_eta_sections = static_cast<int>(config.get_int("n_eta_sections"));
+    c.skip_uncrossed_layers = config.get_bool("skip_uncrossed_layers");
     const auto& eta = config.get_float_list("eta_range");
     HEPGNN_CHECK(eta.size() == 2 && eta[0] < eta[1],
                  "{}: key 'eta_range' must be [low, high] with low < high", config.source());

@@ -21,8 +21,10 @@ int main(int argc, char** argv) {
     app::add_simulate_command(cli, selected);
     app::add_prepare_command(cli, selected);
     app::add_inspect_command(cli, selected);
-    app::add_training_commands(cli, selected);
+    app::add_train_command(cli, selected);
+    app::add_evaluate_command(cli, selected);
     app::add_bench_command(cli, selected);
+    app::add_export_command(cli, selected);
     try {
         cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -162,40 +162,62 @@ std::vector<EventGraph> GraphBuilder::build_graphs(int64_t event_id,
         }
     }
 
+    // Note [Uncrossed layers]: a barrel-only graph of adjacent layers cuts a
+    // track in two where it passes beyond the end of one barrel layer but
+    // still hits the next one: in TrackML, particles at 1.1 < |eta| < 1.5 miss
+    // the last pixel layer (|z| < 491 mm) and hit the strips. Such tracks need
+    // a segment from layer i to i+2. It is added only when the straight
+    // segment crosses r(i+1) outside that layer's z extent, so no hit could
+    // exist in between: few extra edges, and no shortcut around a hit.
+    static const std::vector<DetectorLayer> barrel = [] {
+        auto layers = DetectorGeometry::trackml_like().layers;
+        layers.resize(kBarrelLayers);
+        return layers;
+    }();
     struct Edge {
         int32_t inner, outer;
     };
     std::vector<Edge> edges;
     std::vector<double> outer_phi;
-    for (int l = 0; l + 1 < kBarrelLayers; ++l) {
-        const auto& in = by_layer[l];
-        const auto& out = by_layer[l + 1];
-        if (in.empty() || out.empty()) continue;
-        outer_phi.resize(out.size());
-        for (size_t k = 0; k < out.size(); ++k) outer_phi[k] = hits[out[k]].phi;
-        const double dr_max = r_max[l + 1] - r_min[l];
-        if (dr_max <= 0) continue;
-        const double window = std::min(kPi, config_.phi_slope_max * dr_max);
-        const auto consider = [&](int32_t a, size_t k) {
-            const int32_t b = out[k];
-            const double dr = hits[b].r - hits[a].r;
-            if (dr <= 0) return;
-            const double dphi = wrap_phi(hits[b].phi - hits[a].phi);
-            if (std::abs(dphi / dr) >= config_.phi_slope_max) return;
-            const double z0 = hits[a].z - hits[a].r * (hits[b].z - hits[a].z) / dr;
-            if (std::abs(z0) >= config_.z0_max) return;
-            edges.push_back({a, b});
-        };
-        // Scan [phi - w, phi + w], split where it wraps around +-pi.
-        const auto scan = [&](int32_t a, double lo, double hi) {
-            auto k = std::lower_bound(outer_phi.begin(), outer_phi.end(), lo) - outer_phi.begin();
-            for (; k < static_cast<long>(out.size()) && outer_phi[k] <= hi; ++k) consider(a, k);
-        };
-        for (int32_t a : in) {
-            const double lo = hits[a].phi - window, hi = hits[a].phi + window;
-            scan(a, std::max(lo, -kPi), std::min(hi, kPi));
-            if (lo < -kPi) scan(a, lo + 2 * kPi, kPi);
-            if (hi > kPi) scan(a, -kPi, hi - 2 * kPi);
+    const int max_gap = config_.skip_uncrossed_layers ? 2 : 1;
+    for (int gap = 1; gap <= max_gap; ++gap) {
+        for (int l = 0; l + gap < kBarrelLayers; ++l) {
+            const auto& in = by_layer[l];
+            const auto& out = by_layer[l + gap];
+            if (in.empty() || out.empty()) continue;
+            outer_phi.resize(out.size());
+            for (size_t k = 0; k < out.size(); ++k) outer_phi[k] = hits[out[k]].phi;
+            const double dr_max = r_max[l + gap] - r_min[l];
+            if (dr_max <= 0) continue;
+            const double window = std::min(kPi, config_.phi_slope_max * dr_max);
+            const DetectorLayer& skipped = barrel[l + 1];
+            const auto consider = [&](int32_t a, size_t k) {
+                const int32_t b = out[k];
+                const double dr = hits[b].r - hits[a].r;
+                if (dr <= 0) return;
+                const double dphi = wrap_phi(hits[b].phi - hits[a].phi);
+                if (std::abs(dphi / dr) >= config_.phi_slope_max) return;
+                const double slope = (hits[b].z - hits[a].z) / dr;
+                const double z0 = hits[a].z - hits[a].r * slope;
+                if (std::abs(z0) >= config_.z0_max) return;
+                if (gap == 2) {
+                    const double z_mid = hits[a].z + slope * (skipped.position - hits[a].r);
+                    if (z_mid >= skipped.long_min && z_mid <= skipped.long_max) return;
+                }
+                edges.push_back({a, b});
+            };
+            // Scan [phi - w, phi + w], split where it wraps around +-pi.
+            const auto scan = [&](int32_t a, double lo, double hi) {
+                auto k =
+                    std::lower_bound(outer_phi.begin(), outer_phi.end(), lo) - outer_phi.begin();
+                for (; k < static_cast<long>(out.size()) && outer_phi[k] <= hi; ++k) consider(a, k);
+            };
+            for (int32_t a : in) {
+                const double lo = hits[a].phi - window, hi = hits[a].phi + window;
+                scan(a, std::max(lo, -kPi), std::min(hi, kPi));
+                if (lo < -kPi) scan(a, lo + 2 * kPi, kPi);
+                if (hi > kPi) scan(a, -kPi, hi - 2 * kPi);
+            }
         }
     }
 

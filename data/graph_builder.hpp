@@ -21,6 +21,9 @@ public:
         int n_phi_sections = 8;         // graphs per event in phi
         int n_eta_sections = 2;         // graphs per event in eta
         std::array<double, 2> eta_range{-5.0, 5.0};  // hits outside are dropped
+        // Also segments from layer i to i+2 that pass outside layer i+1's z
+        // extent (Note [Uncrossed layers]); false: adjacent layers only (HEP.TrkX).
+        bool skip_uncrossed_layers = true;
     };
 
     /// Feature names and scales the builder writes ([r, phi, z] / [1000, pi/n_phi, 1000]).

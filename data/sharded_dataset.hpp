@@ -22,8 +22,9 @@ struct ShardedDataset {
 };
 
 struct ShardOptions {
-    int64_t max_graphs = 0;  // use only the first max_graphs graphs (0: all)
-    bool truth = false;      // also read hit_id, particle_id, pt
+    int64_t max_graphs = 0;     // use only the first max_graphs graphs (0: all)
+    bool truth = false;         // also read hit_id, particle_id, pt
+    bool whole_events = false;  // keep all graphs of an event on one rank (track building)
 };
 
 ShardedDataset load_shard(const std::filesystem::path& file, int rank, int size,

@@ -181,4 +181,17 @@ CheckpointState load_checkpoint(const std::filesystem::path& path, models::GnnMo
     return s;
 }
 
+std::shared_ptr<models::GnnModel> load_model(const std::filesystem::path& path) {
+    const auto state = read_checkpoint_state(path);
+    std::shared_ptr<models::GnnModel> model;
+    try {
+        model = models::make_model(state.model);
+    } catch (const Error& e) {
+        HEPGNN_FAIL("checkpoint '{}' holds a model this hepgnn cannot build: {}", path.string(),
+                    e.what());
+    }
+    load_checkpoint(path, *model, nullptr);
+    return model;
+}
+
 }  // namespace hepgnn::trainer

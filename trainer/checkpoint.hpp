@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "models/gnn_model.hpp"
@@ -48,6 +49,11 @@ CheckpointState read_checkpoint_state(const std::filesystem::path& path);
 /// config must match the checkpoint's. Restores the torch RNG state.
 CheckpointState load_checkpoint(const std::filesystem::path& path, models::GnnModel& model,
                                 torch::optim::Optimizer* optimizer);
+
+/// The model a checkpoint holds, built from its config and loaded with its
+/// parameters (no optimizer): what evaluate, export and infer start from.
+/// Throws hepgnn::Error naming the file for unknown models or damaged files.
+std::shared_ptr<models::GnnModel> load_model(const std::filesystem::path& path);
 
 /// Model config <-> JSON text (also used by evaluate/export).
 std::string model_config_to_json(const models::ModelConfig& config);

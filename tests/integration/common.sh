@@ -33,3 +33,66 @@ small_graphs() {
     "$HEPGNN" simulate --out "$dir" --events "$events" --particles 1500 --seed "$seed" >/dev/null 2>&1
     "$HEPGNN" prepare --input "$dir" --out "$out" --set pt_min=1 >/dev/null 2>&1
 }
+
+# --- SLURM tests: a real one-node cluster under $WORK (scripts/slurm/local_cluster.sh).
+
+# skip_without_slurm: exit 0 with "SKIP: ..." when the SLURM daemons or
+# commands are not installed (the only reason to skip).
+skip_without_slurm() {
+    local b
+    for b in munged slurmctld slurmd sbatch scontrol sinfo srun; do
+        if ! command -v "$b" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$b ]]; then
+            echo "SKIP: $b not installed (scripts/install-deps.sh installs slurm-wlm, munge, libpmix2)"
+            exit 0
+        fi
+    done
+}
+
+# start_slurm: starts the cluster in $WORK/slurm, exports SLURM_CONF, and stops
+# it on exit (before $WORK goes).
+start_slurm() {
+    local lc="$HEPGNN_SOURCE_DIR/scripts/slurm/local_cluster.sh"
+    trap 'bash "$HEPGNN_SOURCE_DIR/scripts/slurm/local_cluster.sh" stop "$WORK/slurm" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+    bash "$lc" start "$WORK/slurm" >/dev/null || fail "local SLURM cluster did not start"
+    export SLURM_CONF="$WORK/slurm/slurm.conf"
+}
+
+job_field() { scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
+
+# dump_job JOBID OUTFILE: what a failing SLURM test prints.
+dump_job() {
+    scontrol show job "$1" >&2 || true
+    echo "---- job output $2 ----" >&2
+    cat "$2" >&2 || true
+    echo "---- slurmd/slurmctld logs ----" >&2
+    tail -n 30 "$WORK"/slurm/log/slurmd-*.log "$WORK"/slurm/log/slurmctld.log >&2 || true
+}
+
+# wait_job JOBID OUTFILE TIMEOUT_S: waits until the job ends (any final state)
+# and echoes that state. Slurm holds a requeued batch job for 120 s (its
+# BeginTime) so that the node can clean up; here, release it as soon as the
+# old step's files are gone from slurmd's spool (a step started earlier fails
+# to bind its PMIx socket, and srun then exits 0 without running anything).
+wait_job() {
+    local id="$1" out="$2" deadline=$((SECONDS + $3)) state reason
+    local spool="$WORK/slurm/spool/slurmd-localhost"
+    while ((SECONDS < deadline)); do
+        state=$(job_field "$id" JobState)
+        case "$state" in
+            COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE | PREEMPTED)
+                echo "$state"
+                return 0
+                ;;
+            PENDING)
+                reason=$(job_field "$id" Reason)
+                if [[ $reason == BeginTime && $(job_field "$id" Restarts) != 0 ]] &&
+                    ! compgen -G "$spool/*[._]$id.*" >/dev/null; then
+                    scontrol update JobId="$id" StartTime=now >/dev/null 2>&1 || true
+                fi
+                ;;
+        esac
+        sleep 0.5
+    done
+    dump_job "$id" "$out"
+    fail "job $id still ${state:-unknown} after $3 s"
+}

@@ -93,8 +93,11 @@ std::set<EdgeKey> edges_of(const std::vector<EventGraph>& graphs, std::set<EdgeK
     return out;
 }
 
-// All pairs on adjacent layers, no binning: the reference for the window search.
+// All pairs on adjacent layers, and on layers i, i+2 when the segment passes
+// outside layer i+1 (|z| beyond its half-length), no binning: the reference for
+// the window search.
 std::set<EdgeKey> brute_force_edges(const TrackmlEvent& ev, const GraphBuilder::Config& c) {
+    const double kHalfLength[10] = {491, 491, 491, 491, 1080, 1080, 1080, 1080, 1080, 1080};
     std::set<EdgeKey> out;
     auto layer_of = [](const Hit& h) {
         for (int l = 0; l < 10; ++l)
@@ -105,8 +108,13 @@ std::set<EdgeKey> brute_force_edges(const TrackmlEvent& ev, const GraphBuilder::
         const int la = layer_of(a);
         if (la < 0) continue;
         for (const auto& b : ev.hits) {
-            if (layer_of(b) != la + 1) continue;
+            const int gap = layer_of(b) - la;
+            if (gap != 1 && !(gap == 2 && c.skip_uncrossed_layers)) continue;
             const double ra = std::hypot(a.x, a.y), rb = std::hypot(b.x, b.y);
+            if (gap == 2) {
+                const double z_mid = a.z + (b.z - a.z) * (kRadii[la + 1] - ra) / (rb - ra);
+                if (std::abs(z_mid) <= kHalfLength[la + 1]) continue;
+            }
             double dphi = std::atan2(b.y, b.x) - std::atan2(a.y, a.x);
             while (dphi > kPi) dphi -= 2 * kPi;
             while (dphi < -kPi) dphi += 2 * kPi;
@@ -131,6 +139,54 @@ TEST(GraphBuilder, WindowSearchFindsExactlyTheBruteForceEdges) {
     EXPECT_EQ(found, expected);
 }
 
+TEST(GraphBuilder, WindowSearchWithoutSkipEdgesFindsTheAdjacentLayerEdges) {
+    const auto ev = synthetic_event(300, 600, 8);
+    GraphBuilder::Config c;
+    c.skip_uncrossed_layers = false;
+    const auto found = edges_of(GraphBuilder(c).build(ev), nullptr);
+    EXPECT_EQ(found, brute_force_edges(ev, c));
+    c.skip_uncrossed_layers = true;
+    EXPECT_GT(brute_force_edges(ev, c).size(), found.size());  // the test data has skip edges
+}
+
+TEST(GraphBuilder, TrackBeyondThePixelBarrelEndKeepsOneChainOfTrueEdges) {
+    // eta 1.9 from the origin: |z| = 379 mm on pixel layer 2 (r 116), 562 mm at
+    // pixel layer 3 (r 172, which ends at 491 mm: no hit), 850 mm on strip layer
+    // 4 (r 260). Hits on layers 0, 1, 2, 4.
+    TrackmlEvent ev;
+    ev.event_id = 1;
+    const int layers[] = {0, 1, 2, 4};
+    for (int k = 0; k < 4; ++k) {
+        const int l = layers[k];
+        Hit h;
+        h.hit_id = k + 1;
+        h.x = static_cast<float>(kRadii[l]);
+        h.y = 0;
+        h.z = static_cast<float>(kRadii[l] * std::sinh(1.9));
+        h.volume_id = kVolume[l];
+        h.layer_id = kLayer[l];
+        TruthHit t;
+        t.hit_id = h.hit_id;
+        t.particle_id = 7;
+        t.tpx = 5;
+        ev.hits.push_back(h);
+        ev.truth.push_back(t);
+    }
+    Particle part;
+    part.particle_id = 7;
+    part.px = 5;
+    part.q = 1;
+    ev.particles.push_back(part);
+    GraphBuilder::Config c;
+    std::set<EdgeKey> true_edges;
+    edges_of(GraphBuilder(c).build(ev), &true_edges);
+    EXPECT_EQ(true_edges, (std::set<EdgeKey>{{1, 2}, {2, 3}, {3, 4}}));
+    c.skip_uncrossed_layers = false;
+    true_edges.clear();
+    edges_of(GraphBuilder(c).build(ev), &true_edges);
+    EXPECT_EQ(true_edges, (std::set<EdgeKey>{{1, 2}, {2, 3}}));  // HEP.TrkX: cut in two
+}
+
 TEST(GraphBuilder, NoTrueEdgeIsLostAtSectionBorders) {
     const auto ev = synthetic_event(400, 0, 11);
     GraphBuilder::Config one;
@@ -139,6 +195,11 @@ TEST(GraphBuilder, NoTrueEdgeIsLostAtSectionBorders) {
     GraphBuilder::Config many;
     many.n_phi_sections = 16;
     many.n_eta_sections = 10;
+    // With skip edges too (this synthetic detector has hits beyond the layer ends).
+    EXPECT_EQ(edges_of(GraphBuilder(one).build(ev), nullptr),
+              edges_of(GraphBuilder(many).build(ev), nullptr));
+    // Adjacent layers only, for the count of true segments below.
+    one.skip_uncrossed_layers = many.skip_uncrossed_layers = false;
     std::set<EdgeKey> true_one, true_many;
     const auto all_one = edges_of(GraphBuilder(one).build(ev), &true_one);
     const auto graphs_many = GraphBuilder(many).build(ev);

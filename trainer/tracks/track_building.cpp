@@ -80,9 +80,8 @@ TrackBuilder::TrackBuilder(Config config) : config_(std::move(config)) {
     else if (config_.method == "walkthrough")
         method_ = Method::kWalkthrough;
     else
-        HEPGNN_FAIL(
-            "track building: unknown method '{}'; use 'components' or 'walkthrough'",
-            config_.method);
+        HEPGNN_FAIL("track building: unknown method '{}'; use 'components' or 'walkthrough'",
+                    config_.method);
 }
 
 template <typename Index>

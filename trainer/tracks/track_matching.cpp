@@ -14,8 +14,8 @@
 namespace hepgnn::tracks {
 
 std::vector<double> uniform_bin_edges(double low, double high, int n) {
-    HEPGNN_CHECK(n >= 1 && high > low, "bin edges: {} bins over [{}, {}]; need n >= 1 and high > low",
-                 n, low, high);
+    HEPGNN_CHECK(n >= 1 && high > low,
+                 "bin edges: {} bins over [{}, {}]; need n >= 1 and high > low", n, low, high);
     std::vector<double> edges(static_cast<size_t>(n) + 1);
     for (int i = 0; i <= n; ++i) edges[i] = low + (high - low) * i / n;  // exact ends
     return edges;
@@ -36,8 +36,8 @@ EfficiencyHistogram::EfficiencyHistogram(std::vector<double> e) : edges(std::mov
 
 void EfficiencyHistogram::fill(double x, bool is_reconstructed) {
     if (!(x >= edges.front() && x < edges.back())) return;  // also drops NaN
-    const auto bin = static_cast<size_t>(std::upper_bound(edges.begin(), edges.end(), x) -
-                                         edges.begin() - 1);
+    const auto bin =
+        static_cast<size_t>(std::upper_bound(edges.begin(), edges.end(), x) - edges.begin() - 1);
     ++reconstructable[bin];
     if (is_reconstructed) ++reconstructed[bin];
 }
@@ -51,7 +51,9 @@ double EfficiencyHistogram::efficiency(size_t bin) const {
 namespace {
 constexpr size_t kScalars = 10;
 
-double ratio(int64_t num, int64_t den) { return den > 0 ? double(num) / double(den) : 0.0; }
+double ratio(int64_t num, int64_t den) {
+    return den > 0 ? double(num) / double(den) : 0.0;
+}
 
 void check_same_bins(const EfficiencyHistogram& to, const EfficiencyHistogram& from,
                      const char* what) {
@@ -65,9 +67,15 @@ void check_same_bins(const EfficiencyHistogram& to, const EfficiencyHistogram& f
 TrackMetrics::TrackMetrics(const TrackMatchingConfig& config)
     : efficiency_vs_pt(config.pt_bins), efficiency_vs_eta(config.eta_bins) {}
 
-double TrackMetrics::track_efficiency() const { return ratio(n_reconstructed, n_reconstructable); }
-double TrackMetrics::fake_rate() const { return ratio(n_fake, n_candidates); }
-double TrackMetrics::duplicate_rate() const { return ratio(n_duplicate, n_candidates); }
+double TrackMetrics::track_efficiency() const {
+    return ratio(n_reconstructed, n_reconstructable);
+}
+double TrackMetrics::fake_rate() const {
+    return ratio(n_fake, n_candidates);
+}
+double TrackMetrics::duplicate_rate() const {
+    return ratio(n_duplicate, n_candidates);
+}
 double TrackMetrics::trackml_score() const {
     return ratio(n_trackml_matched_hits, n_hits - n_noise_hits);
 }
@@ -83,9 +91,15 @@ void TrackMetrics::merge(const TrackMetrics& other) {
 }
 
 std::vector<int64_t> TrackMetrics::to_counts() const {
-    std::vector<int64_t> c = {n_hits,           n_noise_hits,        n_reconstructable,
-                              n_reconstructed,  n_candidates,        n_matched_candidates,
-                              n_fake,           n_duplicate,         n_double_matched,
+    std::vector<int64_t> c = {n_hits,
+                              n_noise_hits,
+                              n_reconstructable,
+                              n_reconstructed,
+                              n_candidates,
+                              n_matched_candidates,
+                              n_fake,
+                              n_duplicate,
+                              n_double_matched,
                               n_trackml_matched_hits};
     for (const auto* h : {&efficiency_vs_pt, &efficiency_vs_eta}) {
         c.insert(c.end(), h->reconstructable.begin(), h->reconstructable.end());
@@ -102,9 +116,9 @@ void TrackMetrics::assign_counts(const std::vector<int64_t>& c) {
                  c.size(), expected, kScalars, efficiency_vs_pt.n_bins(),
                  efficiency_vs_eta.n_bins());
     size_t k = 0;
-    for (int64_t* v : {&n_hits, &n_noise_hits, &n_reconstructable, &n_reconstructed,
-                       &n_candidates, &n_matched_candidates, &n_fake, &n_duplicate,
-                       &n_double_matched, &n_trackml_matched_hits})
+    for (int64_t* v :
+         {&n_hits, &n_noise_hits, &n_reconstructable, &n_reconstructed, &n_candidates,
+          &n_matched_candidates, &n_fake, &n_duplicate, &n_double_matched, &n_trackml_matched_hits})
         *v = c[k++];
     for (auto* h : {&efficiency_vs_pt, &efficiency_vs_eta}) {
         for (auto& v : h->reconstructable) v = c[k++];
@@ -227,15 +241,19 @@ void write_submission_csv(const std::filesystem::path& path, int64_t event_id,
     fmt::format_to(std::back_inserter(text), "event_id,hit_id,track_id\n");
     for (const auto& r : rows)
         fmt::format_to(std::back_inserter(text), "{},{},{}\n", event_id, r.hit_id, r.track_id);
-    replace_file_atomically(path, [&](const std::filesystem::path& tmp) {
-        std::FILE* f = std::fopen(tmp.c_str(), "wb");
-        HEPGNN_CHECK(f, "cannot create submission '{}' (missing folder or no permission?)",
-                     tmp.string());
-        const size_t written = std::fwrite(text.data(), 1, text.size(), f);
-        const bool closed = std::fclose(f) == 0;
-        HEPGNN_CHECK(written == text.size() && closed,
-                     "cannot write submission '{}' (disk full?)", path.string());
-    });
+    try {
+        replace_file_atomically(path, [&](const std::filesystem::path& tmp) {
+            std::FILE* f = std::fopen(tmp.c_str(), "wb");
+            HEPGNN_CHECK(f, "cannot create submission '{}' (missing folder or no permission?)",
+                         tmp.string());
+            const size_t written = std::fwrite(text.data(), 1, text.size(), f);
+            const bool closed = std::fclose(f) == 0;
+            HEPGNN_CHECK(written == text.size() && closed,
+                         "cannot write submission '{}' (disk full?)", path.string());
+        });
+    } catch (const std::filesystem::filesystem_error& e) {  // folder creation, rename
+        HEPGNN_FAIL("cannot write submission '{}': {}", path.string(), e.code().message());
+    }
 }
 
 }  // namespace hepgnn::tracks

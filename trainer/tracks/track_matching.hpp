@@ -20,8 +20,8 @@ struct TrackMatchingConfig {
                           // hits (among the hits given)
     // Bin edges of the efficiency histograms (ascending; the last may be
     // +inf). The pT histogram ignores pt_min, so it shows the turn-on.
-    std::vector<double> pt_bins = {0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
-                                   std::numeric_limits<double>::infinity()};
+    std::vector<double> pt_bins = {
+        0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, std::numeric_limits<double>::infinity()};
     std::vector<double> eta_bins = uniform_bin_edges(-4.0, 4.0, 16);
 };
 
@@ -61,16 +61,16 @@ struct EfficiencyHistogram {
 //    zero weight, so a perfect reconstruction scores 1 with or without noise;
 //    here every other hit has weight 1 (simulated events carry no weights).
 struct TrackMetrics {
-    int64_t n_hits = 0;                  // all hits given, noise included
-    int64_t n_noise_hits = 0;            // particle_id == 0
-    int64_t n_reconstructable = 0;       // pid != 0, pt > pt_min, >= min_hits hits
-    int64_t n_reconstructed = 0;         // reconstructable and matched by a candidate
-    int64_t n_candidates = 0;            // candidates with >= min_hits hits
-    int64_t n_matched_candidates = 0;    // candidates with a majority particle
-    int64_t n_fake = 0;                  // n_candidates - n_matched_candidates
-    int64_t n_duplicate = 0;             // matched candidates beyond one per particle
-    int64_t n_double_matched = 0;        // candidates that match a particle (any pT)
-    int64_t n_trackml_matched_hits = 0;  // sum of n(c,p) over matching pairs
+    int64_t n_hits = 0;                     // all hits given, noise included
+    int64_t n_noise_hits = 0;               // particle_id == 0
+    int64_t n_reconstructable = 0;          // pid != 0, pt > pt_min, >= min_hits hits
+    int64_t n_reconstructed = 0;            // reconstructable and matched by a candidate
+    int64_t n_candidates = 0;               // candidates with >= min_hits hits
+    int64_t n_matched_candidates = 0;       // candidates with a majority particle
+    int64_t n_fake = 0;                     // n_candidates - n_matched_candidates
+    int64_t n_duplicate = 0;                // matched candidates beyond one per particle
+    int64_t n_double_matched = 0;           // candidates that match a particle (any pT)
+    int64_t n_trackml_matched_hits = 0;     // sum of n(c,p) over matching pairs
     EfficiencyHistogram efficiency_vs_pt;   // pid != 0, >= min_hits hits (no pT cut)
     EfficiencyHistogram efficiency_vs_eta;  // reconstructable particles
 

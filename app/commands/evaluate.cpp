@@ -1,0 +1,259 @@
+// hepgnn evaluate: edge metrics (efficiency, purity, AUC, ROC, efficiency vs
+// pT) and track metrics (candidates from scored edges, matched to particles:
+// efficiency, fake and duplicate rates, TrackML score) -> OUT/evaluation.json.
+// Runs on N ranks: each holds whole events, and every figure is a reduced count.
+#include <ATen/Parallel.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <memory>
+
+#include "app/command.hpp"
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "data/graph_file.hpp"
+#include "data/sharded_dataset.hpp"
+#include "trainer/checkpoint.hpp"
+#include "trainer/inference.hpp"
+#include "trainer/tracks/event_hits.hpp"
+#include "trainer/tracks/track_building.hpp"
+#include "trainer/tracks/track_matching.hpp"
+
+namespace hepgnn::app {
+namespace {
+
+struct EvaluateOptions {
+    std::string checkpoint;
+    std::string data;
+    std::string out = "evaluation";
+    double cut = 0.5;
+    int64_t batch_edges = 200000;
+    int64_t max_graphs = 0;
+    int threads = 0;
+    std::string track_method = "walkthrough";
+    double track_pt_min = 1.0;
+    int min_hits = 3;
+    std::string save_logits;
+};
+
+// Edge efficiency per pT bin of the true edge's particle, reducible over ranks.
+const std::vector<double> kPtBins = {0.0, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 1e9};
+
+nlohmann::json edge_efficiency_vs_pt(const std::vector<data::EventGraph>& graphs,
+                                     const std::vector<std::vector<float>>& logits, double cut,
+                                     comm::Communicator& comm) {
+    const size_t n_bins = kPtBins.size() - 1;
+    std::vector<int64_t> counts(2 * n_bins, 0);  // [true edges, found] per bin
+    const float logit_cut = static_cast<float>(std::log(cut / (1 - cut)));
+    for (size_t g = 0; g < graphs.size(); ++g) {
+        const auto& graph = graphs[g];
+        for (int64_t e = 0; e < graph.n_edges(); ++e) {
+            if (!graph.y[e]) continue;
+            const float pt = graph.pt[graph.senders[e]];
+            size_t b = 0;
+            while (b + 1 < n_bins && pt >= kPtBins[b + 1]) ++b;
+            counts[2 * b] += 1;
+            counts[2 * b + 1] += logits[g][e] > logit_cut;
+        }
+    }
+    comm.allreduce(counts.data(), counts.size());
+    nlohmann::json bins = nlohmann::json::array();
+    for (size_t b = 0; b < n_bins; ++b) {
+        const int64_t n = counts[2 * b], found = counts[2 * b + 1];
+        bins.push_back({{"pt_low", kPtBins[b]},
+                        {"pt_high", b + 1 == n_bins ? nlohmann::json(nullptr)
+                                                    : nlohmann::json(kPtBins[b + 1])},
+                        {"true_edges", n},
+                        {"edge_efficiency", n > 0 ? double(found) / n : 0.0}});
+    }
+    return bins;
+}
+
+/// Track candidates of every event of this rank, matched and reduced over ranks.
+tracks::TrackMetrics track_metrics(const EvaluateOptions& opt, const data::FeatureInfo& features,
+                                   const std::vector<data::EventGraph>& graphs,
+                                   const std::vector<std::vector<float>>& logits,
+                                   comm::Communicator& comm) {
+    std::vector<std::vector<float>> scores(logits.size());
+    std::vector<const data::EventGraph*> graph_ptrs;
+    std::vector<const std::vector<float>*> score_ptrs;
+    for (size_t g = 0; g < logits.size(); ++g) {
+        for (float l : logits[g]) scores[g].push_back(1.0f / (1.0f + std::exp(-l)));
+        graph_ptrs.push_back(&graphs[g]);
+        score_ptrs.push_back(&scores[g]);
+    }
+    const auto events = tracks::merge_event_graphs(graph_ptrs, score_ptrs,
+                                                   tracks::feature_column(features.names, "r"),
+                                                   tracks::feature_column(features.names, "z"));
+    tracks::TrackBuilder builder({opt.cut, opt.min_hits, opt.track_method});
+    tracks::TrackMatchingConfig match;
+    match.pt_min = opt.track_pt_min;
+    match.min_hits = opt.min_hits;
+    tracks::TrackMetrics total(match);
+    for (const auto& ev : events) {
+        const auto candidates =
+            builder.build(static_cast<int64_t>(ev.hit_id.size()), ev.senders.data(),
+                          ev.receivers.data(), ev.scores.data(), ev.scores.size());
+        total.merge(tracks::match_tracks(match, candidates.labels, ev.particle_id, ev.pt, ev.eta));
+    }
+    auto counts = total.to_counts();
+    comm.allreduce(counts.data(), counts.size());
+    total.assign_counts(counts);
+    return total;
+}
+
+nlohmann::json efficiency_json(const tracks::EfficiencyHistogram& h) {
+    nlohmann::json bins = nlohmann::json::array();
+    for (size_t b = 0; b < h.n_bins(); ++b)
+        bins.push_back({{"low", h.edges[b]},
+                        {"high", std::isinf(h.edges[b + 1]) ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(h.edges[b + 1])},
+                        {"reconstructable", h.reconstructable[b]},
+                        {"reconstructed", h.reconstructed[b]},
+                        {"efficiency", h.efficiency(b)}});
+    return bins;
+}
+
+/// Raw float32 logits of every edge in file order (for checks of exported models).
+void save_logits(const std::string& path, const data::ShardedDataset& dataset,
+                 const std::vector<std::vector<float>>& logits) {
+    std::vector<size_t> order(dataset.graph_ids.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return dataset.graph_ids[a] < dataset.graph_ids[b]; });
+    replace_file_atomically(path, [&](const std::filesystem::path& tmp) {
+        std::ofstream out(tmp, std::ios::binary);
+        for (size_t i : order)
+            out.write(reinterpret_cast<const char*>(logits[i].data()),
+                      static_cast<std::streamsize>(logits[i].size() * sizeof(float)));
+        HEPGNN_CHECK(out.good(), "cannot write '{}'", path);
+    });
+}
+
+int run_evaluate(const EvaluateOptions& opt, Context& ctx) {
+    auto& comm = *ctx.comm;
+    if (opt.threads > 0) at::set_num_threads(opt.threads);
+    std::shared_ptr<models::GnnModel> model;
+    data::ShardedDataset dataset;
+    data::FeatureInfo features;
+    comm.collectively([&] {
+        HEPGNN_CHECK(opt.save_logits.empty() || comm.size() == 1,
+                     "evaluate --save-logits writes one file: run it on one rank");
+        tracks::TrackBuilder check_config({opt.cut, opt.min_hits, opt.track_method});
+        model = trainer::load_model(opt.checkpoint);
+        features = data::GraphFile::open(opt.data).features();
+        data::ShardOptions so;
+        so.truth = true;
+        so.whole_events = true;  // tracks cross section borders
+        so.max_graphs = opt.max_graphs;
+        dataset = data::load_shard(opt.data, comm.rank(), comm.size(), so);
+        HEPGNN_CHECK(dataset.n_features == model->config().input_dim,
+                     "{}: graphs have {} features but the model expects {}", opt.data,
+                     dataset.n_features, model->config().input_dim);
+    });
+
+    const auto logits = trainer::predict_logits(*model, dataset.graphs, opt.batch_edges);
+    if (!opt.save_logits.empty()) save_logits(opt.save_logits, dataset, logits);
+    trainer::EdgeMetrics metrics;
+    trainer::accumulate_edge_metrics(dataset.graphs, logits, 1.0, metrics);
+    metrics.allreduce(comm);
+    const auto pt_bins = edge_efficiency_vs_pt(dataset.graphs, logits, opt.cut, comm);
+    tracks::TrackMetrics tm;
+    comm.collectively([&] { tm = track_metrics(opt, features, dataset.graphs, logits, comm); });
+    const int64_t n_graphs = comm.allreduce_value<int64_t>(dataset.graphs.size());
+    if (!ctx.is_root()) return 0;
+
+    nlohmann::json roc = nlohmann::json::array();
+    for (const auto& p : metrics.roc(101))
+        roc.push_back(
+            {{"cut", p.cut}, {"fpr", p.false_positive_rate}, {"tpr", p.true_positive_rate}});
+    // Score histograms at 100 bins for plots (merged from the fine ones).
+    std::vector<double> hist_true(100, 0), hist_fake(100, 0);
+    for (int b = 0; b < trainer::EdgeMetrics::kBins; ++b) {
+        hist_true[b * 100 / trainer::EdgeMetrics::kBins] += metrics.true_histogram()[b];
+        hist_fake[b * 100 / trainer::EdgeMetrics::kBins] += metrics.fake_histogram()[b];
+    }
+    const nlohmann::json report = {
+        {"checkpoint", opt.checkpoint},
+        {"data", opt.data},
+        {"n_graphs", n_graphs},
+        {"n_edges", metrics.n_edges()},
+        {"n_true_edges", metrics.n_true()},
+        {"cut", opt.cut},
+        {"loss", metrics.mean_loss()},
+        {"edge_efficiency", metrics.efficiency(opt.cut)},
+        {"edge_purity", metrics.purity(opt.cut)},
+        {"auc", metrics.auc()},
+        {"roc", roc},
+        {"edge_efficiency_vs_pt", pt_bins},
+        {"score_histogram", {{"bins", 100}, {"true", hist_true}, {"fake", hist_fake}}},
+        {"track_method", opt.track_method},
+        {"track_pt_min", opt.track_pt_min},
+        {"track_min_hits", opt.min_hits},
+        {"track_efficiency", tm.track_efficiency()},
+        {"fake_rate", tm.fake_rate()},
+        {"duplicate_rate", tm.duplicate_rate()},
+        {"trackml_score", tm.trackml_score()},
+        {"n_reconstructable_particles", tm.n_reconstructable},
+        {"n_reconstructed_particles", tm.n_reconstructed},
+        {"n_track_candidates", tm.n_candidates},
+        {"track_efficiency_vs_pt", efficiency_json(tm.efficiency_vs_pt)},
+        {"track_efficiency_vs_eta", efficiency_json(tm.efficiency_vs_eta)}};
+    const auto path = std::filesystem::path(opt.out) / "evaluation.json";
+    std::filesystem::create_directories(opt.out);
+    replace_file_atomically(path, [&](const std::filesystem::path& tmp) {
+        std::ofstream(tmp) << report.dump(2) << "\n";
+    });
+    say(ctx, fmt::format("evaluate: {} graphs, {} edges: efficiency {:.4f}, purity {:.4f}, auc "
+                         "{:.4f} at cut {}; tracks ({}, pT > {} GeV): efficiency {:.4f}, fake "
+                         "rate {:.4f}, duplicate rate {:.4f}, TrackML score {:.4f} -> {}",
+                         n_graphs, metrics.n_edges(), metrics.efficiency(opt.cut),
+                         metrics.purity(opt.cut), metrics.auc(), opt.cut, opt.track_method,
+                         opt.track_pt_min, tm.track_efficiency(), tm.fake_rate(),
+                         tm.duplicate_rate(), tm.trackml_score(), path.string()));
+    return 0;
+}
+
+}  // namespace
+
+void add_evaluate_command(CLI::App& app, Runner& selected) {
+    auto opt = std::make_shared<EvaluateOptions>();
+    auto* eval = app.add_subcommand(
+        "evaluate",
+        "Edge metrics (efficiency, purity, AUC, ROC, efficiency vs pT) and track metrics "
+        "(efficiency, fake and duplicate rates, TrackML score) of a trained model on a graph "
+        "file; writes OUT/evaluation.json (plot it with scripts/plot_evaluation.py)");
+    eval->add_option("--checkpoint", opt->checkpoint, "Checkpoint (e.g. OUT/checkpoints/best.ckpt)")
+        ->required();
+    eval->add_option("--data", opt->data, "Graph file (.h5)")->required();
+    eval->add_option("--out", opt->out, "Output folder")->capture_default_str();
+    eval->add_option("--cut", opt->cut, "Score cut for edges and track building")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    eval->add_option("--batch-edges", opt->batch_edges, "Edges per inference batch")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    eval->add_option("--max-graphs", opt->max_graphs, "Use only the first N graphs (0: all)");
+    eval->add_option("--threads", opt->threads, "Intra-op threads (0: torch default)");
+    eval->add_option("--track-method", opt->track_method,
+                     "components (connected components of edges above the cut) | walkthrough "
+                     "(also resolves junctions: best edge in and out of each hit)")
+        ->check(CLI::IsMember({"components", "walkthrough"}))
+        ->capture_default_str();
+    eval->add_option("--track-pt-min", opt->track_pt_min,
+                     "Reconstructable particles have pT above this (GeV)")
+        ->capture_default_str();
+    eval->add_option("--min-hits", opt->min_hits,
+                     "Hits of reconstructable particles and of counted track candidates")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    eval->add_option("--save-logits", opt->save_logits,
+                     "Also write every edge's logit (raw float32, file order; one rank)");
+    eval->callback(
+        [opt, &selected] { selected = [opt](Context& ctx) { return run_evaluate(*opt, ctx); }; });
+}
+
+}  // namespace hepgnn::app

@@ -1,0 +1,84 @@
+// hepgnn export: a trained model as TorchScript or ONNX for other programs
+// (DESIGN §3.4), e.g. C++ inference in ACTS.
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <CLI/CLI.hpp>
+
+#include "app/command.hpp"
+#include "core/error.hpp"
+#include "models/torchscript_export.hpp"
+#include "trainer/checkpoint.hpp"
+#ifdef HEPGNN_HAVE_ONNX
+#include "models/onnx_export.hpp"
+#endif
+
+namespace hepgnn::app {
+namespace {
+
+struct ExportOptions {
+    std::string checkpoint;
+    std::string format;
+    std::string out;
+    int opset = 17;
+};
+
+#ifdef HEPGNN_HAVE_ONNX
+models::ParameterMap parameter_map(models::GnnModel& model) {
+    models::ParameterMap params;
+    for (const auto& p : model.named_parameters()) {
+        const auto t = p.value().detach().to(torch::kCPU).contiguous();
+        models::NamedTensor nt;
+        nt.shape = t.sizes().vec();
+        nt.values.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+        params.emplace(p.key(), std::move(nt));
+    }
+    return params;
+}
+#endif
+
+int run_export(const ExportOptions& opt, Context& ctx) {
+    if (!ctx.is_root()) return 0;  // one file; other ranks have nothing to do
+    auto model = trainer::load_model(opt.checkpoint);
+    if (opt.format == "torchscript") {
+        models::export_torchscript(*model, opt.out);
+    } else {
+#ifdef HEPGNN_HAVE_ONNX
+        models::write_interaction_network_onnx(model->config(), parameter_map(*model), opt.out,
+                                               opt.opset);
+#else
+        HEPGNN_FAIL(
+            "export --format onnx: this hepgnn was built without libonnx; install "
+            "libonnx-dev (scripts/install-deps.sh) and rebuild");
+#endif
+    }
+    say(ctx, fmt::format("export: {} ({}, {} parameters) -> {} ({})", opt.checkpoint,
+                         model->config().name, models::count_parameters(*model), opt.out,
+                         opt.format == "onnx" ? fmt::format("onnx opset {}", opt.opset)
+                                              : std::string("torchscript")));
+    return 0;
+}
+
+}  // namespace
+
+void add_export_command(CLI::App& app, Runner& selected) {
+    auto opt = std::make_shared<ExportOptions>();
+    auto* cmd = app.add_subcommand(
+        "export",
+        "Export a trained model for other programs: TorchScript (torch.jit.load / "
+        "torch::jit::load) or ONNX (ONNX Runtime). Both take x float32 [N, F] and edge_index "
+        "int64 [2, E] and return logits float32 [E]");
+    cmd->add_option("--checkpoint", opt->checkpoint, "Checkpoint (e.g. OUT/checkpoints/best.ckpt)")
+        ->required();
+    cmd->add_option("--format", opt->format, "torchscript | onnx")
+        ->required()
+        ->check(CLI::IsMember({"torchscript", "onnx"}));
+    cmd->add_option("--out", opt->out, "Output file (.pt or .onnx)")->required();
+    cmd->add_option("--opset", opt->opset, "ONNX opset (16 or 17)")
+        ->check(CLI::IsMember({16, 17}))
+        ->capture_default_str();
+    cmd->callback(
+        [opt, &selected] { selected = [opt](Context& ctx) { return run_export(*opt, ctx); }; });
+}
+
+}  // namespace hepgnn::app

@@ -1,0 +1,20 @@
+// Export of a trained interaction network as a TorchScript module (DESIGN
+// §3.4): forward(x float32 [N, F], edge_index int64 [2, E]) -> logits [E],
+// loadable with torch.jit.load in Python and torch::jit::load in C++ (as
+// ACTS's TorchEdgeClassifier does). The forward is TorchScript source
+// generated from the model config, holding the trained parameters; it uses
+// plain torch ops only, so it runs on any libtorch without hepgnn.
+#pragma once
+
+#include <filesystem>
+
+namespace hepgnn::models {
+
+class GnnModel;
+
+/// Writes `model` to `out` atomically. Before writing, runs the scripted module
+/// and `model` on a random graph and fails (InternalError) if their logits
+/// differ by more than 1e-4. Throws hepgnn::Error for models it cannot export.
+void export_torchscript(GnnModel& model, const std::filesystem::path& out);
+
+}  // namespace hepgnn::models

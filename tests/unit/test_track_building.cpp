@@ -1,0 +1,343 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <queue>
+#include <random>
+#include <string>
+
+#include "core/error.hpp"
+#include "trainer/tracks/track_building.hpp"
+
+using namespace hepgnn::tracks;
+
+namespace {
+
+using Labels = std::vector<int64_t>;
+constexpr int64_t U = kUnassigned;
+
+struct Edges {
+    std::vector<int64_t> senders, receivers;
+    std::vector<float> scores;
+    void add(int64_t s, int64_t r, float score) {
+        senders.push_back(s);
+        receivers.push_back(r);
+        scores.push_back(score);
+    }
+};
+
+TrackBuildingConfig config(double cut, int min_hits, std::string method = "components") {
+    TrackBuildingConfig c;
+    c.cut = cut;
+    c.min_hits = min_hits;
+    c.method = std::move(method);
+    return c;
+}
+
+TrackCandidates build(const TrackBuildingConfig& c, int64_t n_hits, const Edges& e) {
+    return build_track_candidates(c, n_hits, e.senders, e.receivers, e.scores);
+}
+
+// The message of the hepgnn::Error that `f` throws ("" if none).
+template <typename F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const hepgnn::Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// Two particles on four layers: A = hits 0,2,4,6 and B = 1,3,5,7 (hit 2l and
+// 2l+1 on layer l), true edges scored high, plus low-scored fakes between them.
+Edges two_tracks() {
+    Edges e;
+    for (int l = 0; l < 3; ++l) {
+        e.add(2 * l, 2 * l + 2, 0.9f);      // A
+        e.add(2 * l + 1, 2 * l + 3, 0.8f);  // B
+        e.add(2 * l, 2 * l + 3, 0.1f);      // fakes
+        e.add(2 * l + 1, 2 * l + 2, 0.2f);
+    }
+    return e;
+}
+
+// Reference: breadth-first search over the edges above the cut, labels in
+// order of first hit, small components dropped.
+Labels reference_components(int64_t n, const Edges& e, double cut, int min_hits,
+                            const std::vector<bool>* keep = nullptr) {
+    std::vector<std::vector<int64_t>> adj(n);
+    for (size_t k = 0; k < e.senders.size(); ++k) {
+        if (keep ? !(*keep)[k] : !(e.scores[k] > static_cast<float>(cut))) continue;
+        adj[e.senders[k]].push_back(e.receivers[k]);
+        adj[e.receivers[k]].push_back(e.senders[k]);
+    }
+    Labels labels(n, U);
+    std::vector<int64_t> comp(n, -1);
+    int64_t next = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        if (comp[i] >= 0) continue;
+        std::vector<int64_t> members{i};
+        comp[i] = i;
+        for (size_t q = 0; q < members.size(); ++q)
+            for (int64_t j : adj[members[q]])
+                if (comp[j] < 0) {
+                    comp[j] = i;
+                    members.push_back(j);
+                }
+        if (static_cast<int>(members.size()) < min_hits) continue;
+        for (int64_t j : members) labels[j] = next;
+        ++next;
+    }
+    return labels;
+}
+
+// Reference walkthrough selection: sort by (score desc, index asc), greedy.
+std::vector<bool> reference_walkthrough_edges(int64_t n, const Edges& e, double cut) {
+    std::vector<size_t> order;
+    for (size_t k = 0; k < e.scores.size(); ++k)
+        if (e.scores[k] > static_cast<float>(cut)) order.push_back(k);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return e.scores[a] > e.scores[b]; });
+    std::vector<bool> out(n), in(n), keep(e.scores.size());
+    for (size_t k : order) {
+        if (out[e.senders[k]] || in[e.receivers[k]]) continue;
+        out[e.senders[k]] = in[e.receivers[k]] = keep[k] = true;
+    }
+    return keep;
+}
+
+}  // namespace
+
+TEST(TrackBuilding, TwoCleanTracksBecomeTwoCandidates) {
+    const auto t = build(config(0.5, 3), 8, two_tracks());
+    EXPECT_EQ(t.labels, (Labels{0, 1, 0, 1, 0, 1, 0, 1}));
+    EXPECT_EQ(t.n_candidates, 2);
+}
+
+TEST(TrackBuilding, LabelsFollowTheFirstHitOfEachCandidate) {
+    Edges e;
+    e.add(3, 5, 0.9f);  // candidate {1, 3, 5} is listed first ...
+    e.add(1, 3, 0.9f);
+    e.add(0, 2, 0.9f);  // ... but {0, 2, 4} holds hit 0, so it is candidate 0
+    e.add(2, 4, 0.9f);
+    const auto t = build(config(0.5, 3), 6, e);
+    EXPECT_EQ(t.labels, (Labels{0, 1, 0, 1, 0, 1}));
+    EXPECT_EQ(t.n_candidates, 2);
+}
+
+TEST(TrackBuilding, ScoreEqualToTheCutIsExcluded) {
+    Edges e;
+    e.add(0, 1, 0.5f);
+    e.add(1, 2, 0.9f);
+    EXPECT_EQ(build(config(0.5, 2), 3, e).labels, (Labels{U, 0, 0}));
+    EXPECT_EQ(build(config(0.49, 2), 3, e).labels, (Labels{0, 0, 0}));
+    // Compared as floats: 0.7f is "equal" to the cut 0.7 though 0.7f < 0.7.
+    Edges f;
+    f.add(0, 1, 0.7f);
+    f.add(1, 2, std::nextafter(0.7f, 1.0f));
+    EXPECT_EQ(build(config(0.7, 2), 3, f).labels, (Labels{U, 0, 0}));
+}
+
+TEST(TrackBuilding, CandidatesBelowMinHitsAreUnassigned) {
+    Edges e;
+    e.add(0, 1, 0.9f);  // 2 hits
+    e.add(2, 3, 0.9f);  // 3 hits
+    e.add(3, 4, 0.9f);
+    auto t = build(config(0.5, 3), 6, e);
+    EXPECT_EQ(t.labels, (Labels{U, U, 0, 0, 0, U}));
+    EXPECT_EQ(t.n_candidates, 1);
+    t = build(config(0.5, 2), 6, e);
+    EXPECT_EQ(t.labels, (Labels{0, 0, 1, 1, 1, U}));
+    EXPECT_EQ(t.n_candidates, 2);
+    t = build(config(0.5, 1), 6, e);  // every isolated hit is a candidate of its own
+    EXPECT_EQ(t.labels, (Labels{0, 0, 1, 1, 1, 2}));
+    EXPECT_EQ(t.n_candidates, 3);
+}
+
+TEST(TrackBuilding, EmptyEdgeListLeavesEveryHitUnassigned) {
+    const Edges none;
+    auto t = build(config(0.5, 3), 5, none);
+    EXPECT_EQ(t.labels, Labels(5, U));
+    EXPECT_EQ(t.n_candidates, 0);
+    t = build(config(0.5, 3, "walkthrough"), 5, none);
+    EXPECT_EQ(t.labels, Labels(5, U));
+    EXPECT_EQ(t.n_candidates, 0);
+    t = build(config(0.5, 3), 0, none);
+    EXPECT_TRUE(t.labels.empty());
+    EXPECT_EQ(t.n_candidates, 0);
+    // Raw pointers may be null when there are no edges.
+    TrackBuilder builder(config(0.5, 1));
+    t = builder.build(2, static_cast<const int64_t*>(nullptr), nullptr, nullptr, 0);
+    EXPECT_EQ(t.labels, (Labels{0, 1}));
+}
+
+TEST(TrackBuilding, AllEdgesBelowTheCutGiveNoCandidates) {
+    const auto t = build(config(0.95, 3), 8, two_tracks());
+    EXPECT_EQ(t.labels, Labels(8, U));
+    EXPECT_EQ(t.n_candidates, 0);
+}
+
+TEST(TrackBuilding, WalkthroughSplitsAJunctionThatComponentsMerge) {
+    Edges e = two_tracks();
+    e.add(2, 5, 0.7f);  // a wrong edge above the cut: hit 2 has two continuations
+    const auto merged = build(config(0.5, 3), 8, e);
+    EXPECT_EQ(merged.labels, Labels(8, 0));
+    EXPECT_EQ(merged.n_candidates, 1);
+    const auto split = build(config(0.5, 3, "walkthrough"), 8, e);
+    EXPECT_EQ(split.labels, (Labels{0, 1, 0, 1, 0, 1, 0, 1}));
+    EXPECT_EQ(split.n_candidates, 2);
+}
+
+TEST(TrackBuilding, WalkthroughLetsAHitTakeItsSecondBestContinuation) {
+    // Hits 0,1 on layer 0; 2,3 on layer 1; 4,5 on layer 2. Hit 0's best
+    // continuation (to 2) loses to the better 1->2, so 0 continues to 3.
+    Edges e;
+    e.add(1, 2, 0.95f);
+    e.add(0, 2, 0.9f);
+    e.add(0, 3, 0.8f);
+    e.add(2, 4, 0.9f);
+    e.add(3, 5, 0.9f);
+    const auto t = build(config(0.5, 3, "walkthrough"), 6, e);
+    EXPECT_EQ(t.labels, (Labels{0, 1, 1, 0, 1, 0}));
+    EXPECT_EQ(t.n_candidates, 2);
+    // Components see one blob of 6 hits.
+    EXPECT_EQ(build(config(0.5, 3), 6, e).labels, Labels(6, 0));
+}
+
+TEST(TrackBuilding, WalkthroughBreaksTiesByEdgeIndex) {
+    Edges e;
+    e.add(0, 2, 0.8f);  // first listed: kept
+    e.add(0, 1, 0.8f);
+    const auto t = build(config(0.5, 2, "walkthrough"), 3, e);
+    EXPECT_EQ(t.labels, (Labels{0, U, 0}));
+}
+
+TEST(TrackBuilding, Int32AndInt64IndicesGiveTheSameLabels) {
+    const Edges e = two_tracks();
+    const std::vector<int32_t> s(e.senders.begin(), e.senders.end());
+    const std::vector<int32_t> r(e.receivers.begin(), e.receivers.end());
+    for (const char* method : {"components", "walkthrough"}) {
+        const auto c = config(0.15, 3, method);
+        EXPECT_EQ(build_track_candidates(c, 8, s, r, e.scores).labels, build(c, 8, e).labels)
+            << method;
+    }
+}
+
+TEST(TrackBuilding, ABuilderReusedOnGraphsOfDifferentSizesMatchesFreshOnes) {
+    std::mt19937 rng(5);
+    TrackBuilder reused(config(0.5, 2));
+    for (int n : {500, 20, 300, 1, 0, 50}) {
+        Edges e;
+        std::uniform_int_distribution<int64_t> hit(0, std::max(n - 1, 0));
+        std::uniform_real_distribution<float> score(0.0f, 1.0f);
+        for (int k = 0; n > 0 && k < n; ++k) e.add(hit(rng), hit(rng), score(rng));
+        const auto a = reused.build(n, e.senders.data(), e.receivers.data(), e.scores.data(),
+                                    static_cast<int64_t>(e.scores.size()));
+        EXPECT_EQ(a.labels, build(config(0.5, 2), n, e).labels) << n << " hits";
+        EXPECT_EQ(a.labels, reference_components(n, e, 0.5, 2)) << n << " hits";
+    }
+}
+
+TEST(TrackBuilding, UnionFindMatchesBreadthFirstSearchOnRandomGraphs) {
+    std::mt19937 rng(12345);
+    int64_t total_candidates = 0;
+    for (int trial = 0; trial < 300; ++trial) {
+        const int n = std::uniform_int_distribution<int>(1, 400)(rng);
+        const int m = std::uniform_int_distribution<int>(0, 2 * n)(rng);
+        std::uniform_int_distribution<int64_t> hit(0, n - 1);
+        std::uniform_real_distribution<float> score(0.0f, 1.0f);
+        Edges e;
+        for (int k = 0; k < m; ++k) e.add(hit(rng), hit(rng), score(rng));
+        const double cut = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+        const int min_hits = 1 + trial % 4;
+        const auto t = build(config(cut, min_hits), n, e);
+        const auto expected = reference_components(n, e, cut, min_hits);
+        ASSERT_EQ(t.labels, expected) << "trial " << trial;
+        EXPECT_EQ(t.n_candidates, *std::max_element(expected.begin(), expected.end()) + 1);
+        total_candidates += t.n_candidates;
+
+        const auto w = build(config(cut, min_hits, "walkthrough"), n, e);
+        const auto keep = reference_walkthrough_edges(n, e, cut);
+        ASSERT_EQ(w.labels, reference_components(n, e, cut, min_hits, &keep))
+            << "walkthrough, trial " << trial;
+    }
+    EXPECT_GT(total_candidates, 1000);  // the graphs were not trivial
+}
+
+TEST(TrackBuilding, WalkthroughCandidatesAreChains) {
+    // Every hit keeps at most one outgoing and one incoming edge, so a
+    // candidate of k hits on a layered graph has exactly k-1 kept edges.
+    std::mt19937 rng(7);
+    const int layers = 8, per_layer = 50;
+    Edges e;
+    std::uniform_int_distribution<int64_t> pick(0, per_layer - 1);
+    std::uniform_real_distribution<float> score(0.0f, 1.0f);
+    for (int l = 0; l + 1 < layers; ++l)
+        for (int k = 0; k < 3 * per_layer; ++k)
+            e.add(l * per_layer + pick(rng), (l + 1) * per_layer + pick(rng), score(rng));
+    const int n = layers * per_layer;
+    const auto keep = reference_walkthrough_edges(n, e, 0.3);
+    std::vector<int> out(n), in(n);
+    for (size_t k = 0; k < keep.size(); ++k)
+        if (keep[k]) {
+            ++out[e.senders[k]];
+            ++in[e.receivers[k]];
+        }
+    EXPECT_LE(*std::max_element(out.begin(), out.end()), 1);
+    EXPECT_LE(*std::max_element(in.begin(), in.end()), 1);
+    const auto t = build(config(0.3, 1, "walkthrough"), n, e);
+    std::vector<int64_t> hits(t.n_candidates), edges(t.n_candidates);
+    for (int i = 0; i < n; ++i) ++hits[t.labels[i]];
+    for (size_t k = 0; k < keep.size(); ++k)
+        if (keep[k]) ++edges[t.labels[e.senders[k]]];
+    for (int64_t c = 0; c < t.n_candidates; ++c) EXPECT_EQ(edges[c], hits[c] - 1) << c;
+    EXPECT_GT(*std::max_element(hits.begin(), hits.end()), 4);
+}
+
+TEST(TrackBuilding, InvalidInputIsRejectedWithAClearMessage) {
+    Edges e;
+    e.add(0, 1, 0.9f);
+    e.add(1, 3, 0.9f);
+    EXPECT_NE(error_of([&] {
+                  build(config(0.5, 3), 3, e);
+              }).find("edge 1 joins hits 1 -> 3, but the graph has 3 hits"),
+              std::string::npos);
+    Edges neg;
+    neg.add(-1, 0, 0.9f);
+    EXPECT_NE(error_of([&] {
+                  build(config(0.5, 3, "walkthrough"), 3, neg);
+              }).find("edge 0 joins hits -1 -> 0"),
+              std::string::npos);
+
+    Edges bad_score;
+    bad_score.add(0, 1, 3.5f);
+    EXPECT_NE(error_of([&] {
+                  build(config(0.5, 3), 2, bad_score);
+              }).find("edge 0 has score 3.5, outside [0, 1]"),
+              std::string::npos);
+    bad_score.scores[0] = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_NE(error_of([&] { build(config(0.5, 3), 2, bad_score); }).find("outside [0, 1]"),
+              std::string::npos);
+
+    Edges short_scores = e;
+    short_scores.scores.pop_back();
+    EXPECT_NE(error_of([&] {
+                  build(config(0.5, 3), 4, short_scores);
+              }).find("sizes mismatch: 2 senders, 2 receivers, 1 scores"),
+              std::string::npos);
+
+    EXPECT_NE(error_of([] { TrackBuilder b(config(1.5, 3)); }).find("cut 1.5 is outside [0, 1]"),
+              std::string::npos);
+    EXPECT_NE(error_of([] { TrackBuilder b(config(-0.1, 3)); }).find("outside [0, 1]"),
+              std::string::npos);
+    EXPECT_NE(error_of([] { TrackBuilder b(config(0.5, 0)); }).find("min_hits is 0"),
+              std::string::npos);
+    EXPECT_NE(error_of([] {
+                  TrackBuilder b(config(0.5, 3, "dfs"));
+              }).find("unknown method 'dfs'; use 'components' or 'walkthrough'"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { build(config(0.5, 3), -2, Edges{}); }).find("-2 hits"),
+              std::string::npos);
+}

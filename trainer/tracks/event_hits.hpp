@@ -1,0 +1,37 @@
+// From section graphs to whole events for track building. An event is stored
+// as several section graphs whose border hits appear in two graphs (halo
+// nodes), while each edge lives in exactly one graph (Note [Section borders]
+// in data/graph_builder.cpp). Tracks cross section borders, so they are built
+// per event: hits are merged by hit_id and edges re-indexed onto them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "data/event_graph.hpp"
+
+namespace hepgnn::tracks {
+
+struct EventHits {
+    int64_t event_id = 0;
+    std::vector<int64_t> hit_id;              // unique hits of the event
+    std::vector<int64_t> particle_id;         // per hit; empty without truth
+    std::vector<float> pt;                    // per hit (its particle's pT); empty without truth
+    std::vector<float> eta;                   // per hit, from its (r, z) position
+    std::vector<int64_t> senders, receivers;  // edges over the event's hits
+    std::vector<float> scores;                // sigmoid(logit) per edge
+};
+
+/// Groups `graphs` (with hit ids) by event, in order of first appearance, and
+/// merges each event's graphs. scores[g] holds the edge scores of graphs[g].
+/// r_column / z_column: the node-feature columns of r and z (prepare scales
+/// both by 1000, which cancels in eta); -1 leaves eta at 0. Throws hepgnn::Error when a graph has
+/// no hit ids or its scores do not match its edges.
+std::vector<EventHits> merge_event_graphs(const std::vector<const data::EventGraph*>& graphs,
+                                          const std::vector<const std::vector<float>*>& scores,
+                                          int r_column, int z_column);
+
+/// The column named `name` in `feature_names`, or -1.
+int feature_column(const std::vector<std::string>& feature_names, const std::string& name);
+
+}  // namespace hepgnn::tracks
