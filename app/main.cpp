@@ -25,13 +25,14 @@ int main(int argc, char** argv) {
     app::add_evaluate_command(cli, selected);
     app::add_bench_command(cli, selected);
     app::add_export_command(cli, selected);
+    app::add_infer_command(cli, selected);
     try {
         cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return cli.exit(e);
     }
     const std::string command = cli.get_subcommands().front()->get_name();
-    if (command == "train" || command == "bench" || command == "evaluate")
+    if (command == "train" || command == "bench" || command == "evaluate" || command == "infer")
         apply_training_allocator_policy();
 
     std::unique_ptr<comm::MpiRuntime> mpi;

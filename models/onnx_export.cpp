@@ -250,7 +250,7 @@ ox::TensorProto i64_tensor(const std::string& name, const std::vector<int64_t>& 
     return make_tensor(name, ox::TensorProto::INT64, shape, v.data(), v.size());
 }
 
-// A dimension: a fixed size, or a symbolic name ("N", "E").
+// A dimension: a fixed size, a symbolic name ("N", "E"), or unknown (neither).
 struct Dim {
     int64_t value = -1;
     std::string param;
@@ -266,10 +266,10 @@ void set_value_info(ox::ValueInfoProto* info, const std::string& name, int elem_
     auto* s = type->mutable_shape();  // present even for scalars: rank 0
     for (const Dim& d : *shape) {
         auto* dim = s->add_dim();
-        if (d.param.empty())
-            dim->set_dim_value(d.value);
-        else
+        if (!d.param.empty())
             dim->set_dim_param(d.param);
+        else if (d.value >= 0)
+            dim->set_dim_value(d.value);
     }
 }
 
@@ -284,8 +284,6 @@ struct Names {
 class GraphBuilder {
 public:
     GraphBuilder(Names& names, ox::GraphProto* graph) : names_(names), graph_(graph) {}
-
-    ox::GraphProto* graph() { return graph_; }
 
     /// A node named `name` with outputs `outputs` (one output called `name` when empty).
     std::vector<std::string> node(const std::string& op, const std::string& name,
@@ -538,7 +536,10 @@ private:
         set_value_info(body.add_input(), iter, ox::TensorProto::INT64, &scalar);
         set_value_info(body.add_input(), cond, ox::TensorProto::BOOL, &scalar);
         set_value_info(body.add_input(), shift, ox::TensorProto::INT64, &scalar);
-        set_value_info(body.add_input(), m, ox::TensorProto::FLOAT, nullptr);
+        // [?, H]: the carried shape, for shape inference (libonnx 1.12 infers nothing through
+        // Loop; newer versions do).
+        const std::vector<Dim> row_shape = {{}, {p_.h, ""}};
+        set_value_info(body.add_input(), m, ox::TensorProto::FLOAT, &row_shape);
 
         const auto positions = edge_positions();
         const auto back =
@@ -556,7 +557,7 @@ private:
         const auto cond_next = bb.op("Less", p + "next_condition", {shift_next, a.max_degree});
         set_value_info(body.add_output(), cond_next, ox::TensorProto::BOOL, &scalar);
         set_value_info(body.add_output(), shift_next, ox::TensorProto::INT64, &scalar);
-        set_value_info(body.add_output(), m_next, ox::TensorProto::FLOAT, nullptr);
+        set_value_info(body.add_output(), m_next, ox::TensorProto::FLOAT, &row_shape);
 
         const auto loop =
             b_.node("Loop", s + "max/loop", {"", a.more_than_one, b_.i64_scalar(1), sorted},
@@ -692,11 +693,13 @@ std::string interaction_network_onnx(const ModelConfig& config, const ParameterM
             e.what());
     }
     try {
-        // Strict: node-level inference errors and type mismatches throw. On a copy: the file
-        // stays free of inferred value_info (ONNX Runtime infers shapes itself).
+        // Strict: node-level inference errors and type mismatches throw; data propagation
+        // carries N and E through Shape/Concat/ConstantOfShape, so the inferred logits
+        // shape is checked against the declared [E]. On a copy: the file stays free of
+        // inferred value_info (ONNX Runtime infers shapes itself).
         ox::ModelProto inferred = model;
         ox::shape_inference::InferShapes(inferred, ox::OpSchemaRegistry::Instance(),
-                                         ox::ShapeInferenceOptions(true, 1, false));
+                                         ox::ShapeInferenceOptions(true, 1, true));
     } catch (const std::exception& e) {
         HEPGNN_FAIL(
             "ONNX export: libonnx's shape inference rejects the exported graph (a bug in "

@@ -17,10 +17,11 @@
 //  * sum: ScatterElements(reduction="add") into zeros [N, H]; repeated indices accumulate.
 //  * mean: that sum divided by max(degree, 1) per node (degree: a ScatterElements add of ones).
 //  * max (and the max half of sum_max): ScatterElements' "max" reduction needs opset 18, so
-//    edges are sorted by node (TopK on the node ids), a segmented running max doubles its
-//    reach in a Loop (ceil(log2(max degree)) steps; O(E H) memory), and each node gathers the
-//    last entry of its segment. Exact (max only selects); nodes without edges get 0, as in
-//    segment_max. NaN handling follows ONNX Runtime's Max, not segment_max's "a NaN wins".
+//    edges are sorted by node once (TopK on the node ids), a segmented running max doubles
+//    its reach in a Loop (ceil(log2(max degree)) steps of one row Gather and one Max over
+//    [E, H]; O(E H) memory), and each node gathers the last entry of its segment. Exact (max
+//    only selects); nodes without edges get 0, as in segment_max. NaN handling follows ONNX
+//    Runtime's Max, not segment_max's "a NaN wins".
 #pragma once
 
 #include <cstdint>

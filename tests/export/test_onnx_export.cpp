@@ -11,6 +11,7 @@
 // one folder per case, kept for inspection.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
 #include <cmath>
@@ -373,6 +374,34 @@ TEST(OnnxExport, ModelDescribesItself) {
     }
     EXPECT_EQ(scatters, 2 + 2 * 3);  // two degrees, two sums per iteration
     EXPECT_TRUE(named);
+}
+
+// libonnx's inference, with data propagation, carries N and E through the whole sum/mean
+// graph (not through Loop, so max and sum_max end untyped after their first Loop).
+TEST(OnnxExport, ShapeInferenceFindsNodeAndEdgeShapes) {
+    for (const auto& aggregation : {"sum", "mean"}) {
+        for (int opset : {16, 17}) {
+            SCOPED_TRACE(std::string(aggregation) + " opset " + std::to_string(opset));
+            const ModelConfig config = small_config(aggregation);
+            onnx::ModelProto model =
+                parse(interaction_network_onnx(config, random_parameters(config, 5), opset));
+            onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                               onnx::ShapeInferenceOptions(true, 1, true));
+            std::map<std::string, std::vector<std::string>> shapes;
+            for (const auto& v : model.graph().value_info()) {
+                auto& dims = shapes[v.name()];
+                for (const auto& d : v.type().tensor_type().shape().dim())
+                    dims.push_back(d.has_dim_param() ? d.dim_param()
+                                                     : std::to_string(d.dim_value()));
+            }
+            using Dims = std::vector<std::string>;
+            EXPECT_EQ(shapes["iter2/e"], (Dims{"E", "16"}));
+            EXPECT_EQ(shapes["iter2/aggregate_in/sum"], (Dims{"N", "16"}));
+            EXPECT_EQ(shapes["iter2/node_net/concat"], (Dims{"N", "48"}));
+            EXPECT_EQ(shapes["iter2/x"], (Dims{"N", "16"}));
+            EXPECT_EQ(shapes["classify/edge_classifier/linear1"], (Dims{"E", "1"}));
+        }
+    }
 }
 
 TEST(OnnxExport, WritesAtomically) {

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Export and inference (issue #5): TorchScript in Python torch and ONNX in ONNX
+# Runtime give hepgnn's own logits (1e-5 / 1e-4) on real graphs and on a graph
+# whose edges crowd onto few receivers; infer writes a submission; bad models,
+# non-model files and events without edges get clear errors or empty results.
+source "$(dirname "$0")/common.sh"
+NODE="${NODE:-node}"
+ORT_DIR="$HEPGNN_SOURCE_DIR/build/onnxruntime/node_modules/onnxruntime-node"
+export ONNXRUNTIME_NODE_DIR="${ONNXRUNTIME_NODE_DIR:-$ORT_DIR}"
+
+small_graphs "$WORK/train.h5" 21 3
+# A hub graph in the file format of DESIGN §3.2: most edges share 5 receivers.
+"$PYTHON" - "$WORK/hub.h5" <<'PY'
+import sys, h5py, numpy as np
+rng = np.random.default_rng(1)
+n, e = 300, 4000
+s = rng.integers(0, n, e).astype("i4")
+r = np.where(rng.random(e) < 0.8, rng.integers(0, 5, e), rng.integers(0, n, e)).astype("i4")
+with h5py.File(sys.argv[1], "w") as f:
+    f.attrs["format"] = "hepgnn-graphs"
+    f.attrs["version"] = 1
+    f.attrs["feature_names"] = np.array(["r", "phi", "z"], dtype=object)
+    f.attrs["feature_scale"] = np.array([1000, 0.39, 1000], dtype="f4")
+    f["node_offsets"] = np.array([0, n], "i8"); f["edge_offsets"] = np.array([0, e], "i8")
+    f["event_id"] = np.array([1], "i8"); f["section_id"] = np.array([0], "i4")
+    f["x"] = rng.standard_normal((n, 3)).astype("f4")
+    f["senders"] = s; f["receivers"] = r; f["y"] = (rng.random(e) < 0.3).astype("u1")
+    f["hit_id"] = np.arange(1, n + 1, dtype="i8"); f["particle_id"] = np.zeros(n, "i8")
+    f["pt"] = np.zeros(n, "f4")
+PY
+
+check_exports() {  # $1: run name, rest: --set overrides of the model
+    local name="$1"; shift
+    cat >"$WORK/$name.yaml" <<YAML
+output_dir: $WORK/$name
+data: {train: $WORK/train.h5}
+model: {hidden_dim: 24, n_graph_iters: 3}
+training: {epochs: 1, threads: 2, batch_edges: 4000}
+YAML
+    "$HEPGNN" train --config "$WORK/$name.yaml" "$@" >/dev/null 2>&1 || fail "$name: train failed"
+    local ckpt="$WORK/$name/checkpoints/last.ckpt"
+    "$HEPGNN" export --checkpoint "$ckpt" --format torchscript --out "$WORK/$name.pt" >/dev/null
+    "$HEPGNN" export --checkpoint "$ckpt" --format onnx --out "$WORK/$name.onnx" >/dev/null
+    for data in train hub; do
+        "$HEPGNN" evaluate --checkpoint "$ckpt" --data "$WORK/$data.h5" --out "$WORK/eval_$name" \
+            --save-logits "$WORK/${name}_$data.logits" >/dev/null 2>&1 || fail "$name: evaluate failed"
+        "$PYTHON" - "$WORK/$name" "$WORK/$data.h5" "$WORK/${name}_$data.logits" "$NODE" \
+            "$HEPGNN_SOURCE_DIR/tests/export/onnx_runner.js" <<'PY' || fail "$name on $data: exports differ"
+import subprocess, sys, h5py, numpy as np, onnx, torch
+base, data, logits_file, node, runner = sys.argv[1:]
+onnx.checker.check_model(onnx.load(base + ".onnx"), full_check=True)
+want_all = np.fromfile(logits_file, dtype="<f4")
+module = torch.jit.load(base + ".pt")
+f = h5py.File(data)
+no, eo = f["node_offsets"][:], f["edge_offsets"][:]
+worst_ts = worst_ort = 0.0
+for g in range(len(no) - 1):
+    x = f["x"][no[g]:no[g + 1]]
+    ei = np.stack([f["senders"][eo[g]:eo[g + 1]], f["receivers"][eo[g]:eo[g + 1]]]).astype("<i8")
+    want = want_all[eo[g]:eo[g + 1]]
+    with torch.no_grad():
+        ts = module(torch.from_numpy(x), torch.from_numpy(ei)).numpy()
+    x.astype("<f4").tofile(base + ".x"); ei.tofile(base + ".ei")
+    subprocess.run([node, runner, "--model", base + ".onnx", "--x", base + ".x", "--features", "3",
+                    "--edge-index", base + ".ei", "--out", base + ".out"], check=True)
+    ort = np.fromfile(base + ".out", dtype="<f4")
+    assert ts.shape == want.shape == ort.shape, (ts.shape, want.shape, ort.shape)
+    worst_ts = max(worst_ts, float(np.abs(ts - want).max(initial=0)))
+    worst_ort = max(worst_ort, float(np.abs(ort - want).max(initial=0)))
+print(f"{base}: {len(no) - 1} graphs, {len(want_all)} edges: torchscript {worst_ts:.2e}, onnxruntime {worst_ort:.2e}")
+assert len(want_all) == eo[-1] and np.isfinite(want_all).all()
+assert worst_ts <= 1e-5, worst_ts
+assert worst_ort <= 1e-4, worst_ort
+PY
+    done
+}
+check_exports sum
+check_exports mean --set model.aggregation=mean --set model.activation=tanh
+check_exports maxagg --set model.aggregation=sum_max --set model.activation=silu --set model.n_mlp_layers=3
+
+# infer: from the checkpoint and from the TorchScript export, the same tracks.
+"$HEPGNN" simulate --out "$WORK/ev_new" --events 1 --particles 1500 --first-event 9000 >/dev/null 2>&1
+for m in "$WORK/sum/checkpoints/last.ckpt" "$WORK/sum.pt"; do
+    out="$WORK/infer_$(basename "$m")"
+    "$HEPGNN" infer --model "$m" --input "$WORK/ev_new" --out "$out" --set pt_min=0 >"$out.txt" 2>&1 \
+        || { cat "$out.txt"; fail "infer with $m failed"; }
+    for stage in read graph_building gnn track_building; do
+        grep -q "^$stage " "$out.txt" || fail "infer timing lacks $stage"
+    done
+done
+cmp "$WORK/infer_last.ckpt/event000009000-submission.csv" "$WORK/infer_sum.pt/event000009000-submission.csv" \
+    || fail "checkpoint and TorchScript inference gave different tracks"
+[[ $(wc -l <"$WORK/infer_sum.pt/event000009000-submission.csv") -eq \
+   $(wc -l <"$WORK/ev_new/event000009000-hits.csv") ]] || fail "the submission does not list every hit"
+
+# An event whose hits make no edge: an empty result, not a crash.
+mkdir -p "$WORK/ev_empty"
+printf 'hit_id,x,y,z,volume_id,layer_id,module_id\n1,32,0,0,8,2,1\n2,0,500,0,13,6,1\n3,-1020,0,900,17,4,1\n' \
+    >"$WORK/ev_empty/event000000001-hits.csv"
+"$HEPGNN" infer --model "$WORK/sum.pt" --input "$WORK/ev_empty" --out "$WORK/infer_empty" >"$WORK/empty.txt" 2>&1 \
+    || { cat "$WORK/empty.txt"; fail "infer on an event without edges failed"; }
+[[ $(grep -c ',0$' "$WORK/infer_empty/event000000001-submission.csv") -eq 3 ]] || fail "expected 3 unassigned hits"
+
+# Bad input: one clear line and a non-zero status each.
+echo "not a model" >"$WORK/notes.txt"
+expect_error "not a hepgnn checkpoint" "$HEPGNN" export --checkpoint "$WORK/notes.txt" --format onnx --out "$WORK/x.onnx"
+expect_error "neither a hepgnn checkpoint nor a TorchScript model" "$HEPGNN" infer --model "$WORK/notes.txt" --input "$WORK/ev_new" --out "$WORK/bad"
+expect_error "is an ONNX model" "$HEPGNN" infer --model "$WORK/sum.onnx" --input "$WORK/ev_new" --out "$WORK/bad"
+cat >"$WORK/agnn.yaml" <<YAML
+output_dir: $WORK/agnn
+data: {train: $WORK/train.h5}
+model: {name: agnn, hidden_dim: 8, n_graph_iters: 1}
+training: {epochs: 1, threads: 2, batch_edges: 4000}
+YAML
+"$HEPGNN" train --config "$WORK/agnn.yaml" >/dev/null 2>&1 || fail "agnn train failed"
+expect_error "cannot be exported" "$HEPGNN" export --checkpoint "$WORK/agnn/checkpoints/last.ckpt" --format torchscript --out "$WORK/a.pt"
+[[ ! -e "$WORK/a.pt" ]] || fail "a failed export left a file behind"
+echo "export_infer: OK"
