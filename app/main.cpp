@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     }
     const std::string command = cli.get_subcommands().front()->get_name();
     if (command == "train" || command == "bench" || command == "evaluate" || command == "infer")
-        apply_training_allocator_policy();
+        apply_training_allocator_policy(argv);
 
     std::unique_ptr<comm::MpiRuntime> mpi;
     std::unique_ptr<comm::Communicator> communicator;

@@ -8,6 +8,14 @@
 // timing, each benchmark checks that fast and plain logits agree (skips with an error if not).
 // Counters: edges_per_s = E / (wall time of one step).
 //
+// AgnnStep: one training step of HEP.TrkX's AGNN (H=64, tanh, 8 iterations, as its agnn.yaml)
+// with sparse (gather + segment sums) and dense (Ri/Ro incidence matrices, bmm-style matmuls)
+// message passing on the same graph: the dense-vs-sparse comparison of the HEP.TrkX talk. Run
+// each variant in its own process (--benchmark_filter) to read its peak memory (peak_rss_mb).
+//
+// Every benchmark runs under the training allocator policy of hepgnn train (core/
+// allocator_policy.hpp), for the fast and the plain variants alike.
+//
 // Kernels: segment_sum vs index_add_ and gather_add vs index_select + add on [E, 64] float32.
 // Counter GB_per_s = (bytes read + bytes written) / time, counting each value once:
 //   segment_sum, index_add_:    (E*H read + N*H written) * 4 bytes
@@ -16,9 +24,13 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include <sys/resource.h>
+
 #include <map>
 #include <memory>
 
+#include "core/allocator_policy.hpp"
+#include "models/agnn.hpp"
 #include "models/graph_input.hpp"
 #include "models/interaction_network.hpp"
 #include "models/segment_ops.hpp"
@@ -74,9 +86,74 @@ void step_args(benchmark::internal::Benchmark* b) {
     b->ArgNames({"variant", "nodes", "edges", "threads"});
     for (int threads : {2, 1})
         for (int v : {kFast, kFastCheckpointing, kPlain}) b->Args({v, 5000, 30000, threads});
+    // Linear growth: 10x the graph (the plain form grows faster, DESIGN §4).
+    for (int v : {kFast, kPlain}) b->Args({v, 50000, 300000, 2});
     b->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 BENCHMARK(BM_ModelStep)->Apply(step_args);
+
+double peak_rss_mb() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss / 1024.0;
+}
+
+// One Adam step of the default interaction network (fast, with checkpointing) on a big graph:
+// the HL-LHC memory figure (150k nodes, 1.35M edges).
+void BM_BigGraphStep(benchmark::State& state) {
+    at::set_num_threads(2);
+    const auto graph = layered_graph(state.range(0), state.range(1));
+    ModelConfig config;
+    config.checkpointing = state.range(2) != 0;
+    torch::manual_seed(7);
+    InteractionNetwork model{config};
+    torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(1e-3));
+    const auto labels = (torch::rand({graph.num_edges()}) < 0.1).to(torch::kFloat32);
+    for (auto _ : state) {
+        adam.zero_grad();
+        torch::binary_cross_entropy_with_logits(model.forward(graph), labels).backward();
+        adam.step();
+    }
+    state.counters["peak_rss_mb"] = peak_rss_mb();
+    state.counters["edges_per_s"] = benchmark::Counter(
+        static_cast<double>(graph.num_edges()), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_BigGraphStep)
+    ->ArgNames({"nodes", "edges", "checkpointing"})
+    ->Args({150000, 1350000, 1})
+    ->Iterations(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
+
+void BM_AgnnStep(benchmark::State& state) {
+    at::set_num_threads(2);
+    const auto graph = layered_graph(state.range(1), state.range(2));
+    ModelConfig config;
+    config.name = "agnn";
+    config.activation = "tanh";
+    config.message_passing = state.range(0) == 0 ? "sparse" : "dense";
+    torch::manual_seed(7);
+    hepgnn::models::Agnn model{config};
+    const auto labels = (torch::rand({graph.num_edges()}) < 0.1).to(torch::kFloat32);
+    auto step = [&] {
+        model.zero_grad();
+        torch::binary_cross_entropy_with_logits(model.forward(graph), labels).backward();
+    };
+    step();
+    for (auto _ : state) step();
+    state.counters["peak_rss_mb"] = peak_rss_mb();
+    state.counters["edges_per_s"] = benchmark::Counter(
+        static_cast<double>(graph.num_edges()), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_AgnnStep)
+    ->ArgNames({"dense", "nodes", "edges"})
+    ->Args({0, 1000, 6000})
+    ->Args({1, 1000, 6000})
+    ->Args({0, 5000, 30000})
+    ->Args({1, 5000, 30000})
+    ->Iterations(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 constexpr int64_t kNodes = 20000, kEdges = 200000, kWidth = 64;
 
@@ -125,4 +202,11 @@ BENCHMARK(BM_IndexSelectAdd)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+    hepgnn::apply_training_allocator_policy(argv);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

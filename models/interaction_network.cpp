@@ -93,8 +93,17 @@ std::pair<torch::Tensor, torch::Tensor> InteractionNetwork::iteration(
     const auto& first = edge_net_->first_linear();
     auto e_next = e + edge_net_->after_first_linear(
                           edge_linear(first->weight, first->bias, x, graph.index, e));
-    auto a_in = aggregate(e_next, graph.index.by_receiver, inv_in_degree);
-    auto a_out = aggregate(e_next, graph.index.by_sender, inv_out_degree);
+    torch::Tensor a_in, a_out;
+    if (aggregation_ == Aggregation::sum || aggregation_ == Aggregation::mean) {
+        std::tie(a_in, a_out) = segment_sum_in_out(e_next, graph.index);
+        if (aggregation_ == Aggregation::mean) {
+            a_in = a_in * inv_in_degree;
+            a_out = a_out * inv_out_degree;
+        }
+    } else {
+        a_in = aggregate(e_next, graph.index.by_receiver, inv_in_degree);
+        a_out = aggregate(e_next, graph.index.by_sender, inv_out_degree);
+    }
     auto x_next = x + node_net_->forward(torch::cat({x, a_in, a_out}, 1));
     return {std::move(x_next), std::move(e_next)};
 }
@@ -108,8 +117,15 @@ torch::Tensor InteractionNetwork::forward(const GraphInput& graph) {
     }
 
     auto x = node_encoder_->forward(graph.x);
-    const auto& enc = edge_encoder_->first_linear();
-    auto e = edge_encoder_->after_first_linear(edge_linear(enc->weight, enc->bias, x, graph.index));
+    // With checkpointing, the E-sized stages before and after the iterations are recomputed
+    // in backward too: each keeps ~4 [E, H] activations otherwise, as much as 4 iterations.
+    auto edge_encoder = [this, graph](const std::vector<torch::Tensor>& in) {
+        const auto& enc = edge_encoder_->first_linear();
+        return std::vector<torch::Tensor>{edge_encoder_->after_first_linear(
+            edge_linear(enc->weight, enc->bias, in[0], graph.index))};
+    };
+    auto e = config_.checkpointing ? checkpoint(edge_encoder, {x}, edge_encoder_->parameters())[0]
+                                   : edge_encoder({x})[0];
 
     const std::vector<torch::Tensor> shared =
         config_.checkpointing ? concat(edge_net_->parameters(), node_net_->parameters())
@@ -131,10 +147,15 @@ torch::Tensor InteractionNetwork::forward(const GraphInput& graph) {
         }
     }
 
-    const auto& head = edge_classifier_->first_linear();
-    return edge_classifier_
-        ->after_first_linear(edge_linear(head->weight, head->bias, x, graph.index, e))
-        .squeeze(1);
+    auto classifier = [this, graph](const std::vector<torch::Tensor>& in) {
+        const auto& head = edge_classifier_->first_linear();
+        return std::vector<torch::Tensor>{edge_classifier_->after_first_linear(
+            edge_linear(head->weight, head->bias, in[0], graph.index, in[1]))};
+    };
+    auto logits = config_.checkpointing
+                      ? checkpoint(classifier, {x, e}, edge_classifier_->parameters())[0]
+                      : classifier({x, e})[0];
+    return logits.squeeze(1);
 }
 
 namespace {

@@ -28,6 +28,8 @@
 
 #include <torch/types.h>
 
+#include <utility>
+
 #include "models/graph_input.hpp"
 
 namespace hepgnn::models {
@@ -35,6 +37,12 @@ namespace hepgnn::models {
 /// out[n] = sum of values[e] over the edges e of node n (in `index`), in ascending edge order.
 /// values: float or double [E, D]; returns [n_nodes, D]; nodes without edges get 0.
 torch::Tensor segment_sum(const torch::Tensor& values, const SegmentIndex& index, int64_t n_nodes);
+
+/// {segment_sum over receivers, segment_sum over senders} of values [E, D]: the in- and
+/// out-aggregations of message passing in one autograd node, whose backward is one fused pass
+/// (grad[e] = grad_in[r[e]] + grad_out[s[e]]).
+std::pair<torch::Tensor, torch::Tensor> segment_sum_in_out(const torch::Tensor& values,
+                                                           const MessagePassingIndex& index);
 
 /// out[n, d] = max of values[e, d] over the edges e of node n; nodes without edges get 0.
 /// The gradient goes to the first edge (lowest id) attaining the maximum; a NaN wins.

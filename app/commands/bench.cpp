@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -13,6 +15,7 @@
 #include "app/training_config.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/stage_timer.hpp"
 #include "trainer/trainer.hpp"
 
 namespace hepgnn::app {
@@ -30,6 +33,32 @@ double peak_rss_mb() {
     return usage.ru_maxrss / 1024.0;  // Linux reports kB
 }
 
+/// Allreduce time (median of 10 calls) for messages from 8 B up to the gradient size: the
+/// alpha-beta input of scripts/scaling_model.py. Empty on one rank.
+nlohmann::json allreduce_sweep(comm::Communicator& comm, int64_t gradient_floats) {
+    nlohmann::json sweep = {{"bytes", nlohmann::json::array()},
+                            {"seconds", nlohmann::json::array()}};
+    if (comm.size() == 1) return sweep;
+    for (int64_t floats :
+         {int64_t(2), int64_t(256), int64_t(16384), int64_t(262144), gradient_floats}) {
+        std::vector<float> buffer(static_cast<size_t>(floats), 1.0f);
+        std::vector<double> times;
+        comm.barrier();
+        for (int k = 0; k < 10; ++k) {
+            Stopwatch clock;
+            comm.allreduce(buffer.data(), buffer.size());
+            times.push_back(clock.seconds());
+        }
+        std::sort(times.begin(), times.end());
+        // The slowest rank's median: a ring finishes when its last member does.
+        const double median =
+            comm.allreduce_value<double>(times[times.size() / 2], comm::ReduceOp::kMax);
+        sweep["bytes"].push_back(floats * 4);
+        sweep["seconds"].push_back(median);
+    }
+    return sweep;
+}
+
 int run_bench(const BenchOptions& opt, Context& ctx) {
     auto& comm = *ctx.comm;
     const Config config = Config::load(training_schema(), opt.config, opt.overrides);
@@ -41,6 +70,7 @@ int run_bench(const BenchOptions& opt, Context& ctx) {
     const auto s = trainer::train(cfg, comm);
 
     const auto rss = comm.allgather_value<double>(peak_rss_mb());
+    const auto allreduce = allreduce_sweep(comm, s.n_parameters);
     if (!ctx.is_root()) return 0;
     nlohmann::json stages;
     double step_time = 0;
@@ -81,6 +111,7 @@ int run_bench(const BenchOptions& opt, Context& ctx) {
             {"ratio",
              s.store_compressed_bytes > 0 ? s.store_raw_bytes / s.store_compressed_bytes : 1.0}}},
           {"peak_rss_mb_per_rank", rss},
+          {"allreduce", allreduce},
           {"final_train_loss", s.last_train_loss}}}};
     replace_file_atomically(opt.report, [&](const std::filesystem::path& tmp) {
         std::ofstream(tmp) << report.dump(2) << "\n";

@@ -61,6 +61,14 @@ TEST_F(SegmentOps, SumMatchesIndexAdd) {
     EXPECT_TRUE(torch::allclose(segment_sum(v, g.index.by_sender, n), ref_out, 1e-5, 1e-5));
 }
 
+TEST_F(SegmentOps, SumInOutEqualsTheTwoSegmentSums) {
+    auto v = torch::randn({e, 6});
+    const auto [in, out] = segment_sum_in_out(v, g.index);
+    EXPECT_TRUE(torch::equal(in, segment_sum(v, g.index.by_receiver, n)));
+    EXPECT_TRUE(torch::equal(out, segment_sum(v, g.index.by_sender, n)));
+    EXPECT_THROW(segment_sum_in_out(torch::randn({e + 1, 6}), g.index), Error);
+}
+
 TEST_F(SegmentOps, MaxMatchesScatterReduce) {
     auto v = torch::randn({e, 4});
     auto ref = torch::zeros({n, 4}).scatter_reduce(0, g.receivers.unsqueeze(1).expand_as(v), v,
@@ -123,6 +131,19 @@ TEST_F(SegmentGradients, SegmentSum) {
                                               segment_sum(v, g.index.by_sender, n)};
         },
         {v});
+}
+
+TEST_F(SegmentGradients, SegmentSumInOut) {
+    auto v = torch::randn({e, 3}, opts);
+    expect_gradients_match_finite_differences(
+        [&] {
+            auto [in, out] = segment_sum_in_out(v, g.index);
+            return std::vector<torch::Tensor>{in, out * 0.5};
+        },
+        {v});
+    // Only one of the outputs used: the other gradient counts as zero.
+    expect_gradients_match_finite_differences(
+        [&] { return std::vector<torch::Tensor>{segment_sum_in_out(v, g.index).second}; }, {v});
 }
 
 TEST_F(SegmentGradients, SegmentSumSecondOrder) {
