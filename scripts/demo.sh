@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job end to end on an embedded default: install, build (Release),
 # simulate TrackML-like events, build graphs, inspect them, train the
-# interaction network on 2 MPI ranks, and evaluate it on unseen events.
+# interaction network on 2 MPI ranks, evaluate edges and tracks on unseen
+# events (with PNG plots), export the model to TorchScript and ONNX, and run
+# inference (hits -> tracks) on a freshly simulated event.
 # Outputs go to out/demo/. Env: DEMO_EVENTS (training events, default 90),
 # DEMO_PARTICLES (per event, default 10000), DEMO_RANKS (default 2).
 set -euo pipefail
@@ -36,8 +38,19 @@ echo "== 4. train: configs/demo.yaml on $ranks MPI ranks"
 rm -rf "$out/train"
 mpirun_np "$ranks" "$hepgnn" train --config configs/demo.yaml --set training.threads=1
 
-echo "== 5. evaluate on unseen events"
+echo "== 5. evaluate edges and tracks on unseen events"
 "$hepgnn" evaluate --checkpoint "$out/train/checkpoints/best.ckpt" --data "$out/test.h5" --out "$out/eval"
+/usr/bin/python3 scripts/plot_evaluation.py "$out/eval/evaluation.json" --out "$out/eval"
+
+echo "== 6. export: TorchScript and ONNX"
+"$hepgnn" export --checkpoint "$out/train/checkpoints/best.ckpt" --format torchscript --out "$out/model.pt"
+"$hepgnn" export --checkpoint "$out/train/checkpoints/best.ckpt" --format onnx --out "$out/model.onnx"
+
+echo "== 7. infer: hits of a fresh event -> track candidates (TrackML submission)"
+rm -rf "$out/events/fresh" "$out/infer"
+"$hepgnn" simulate --out "$out/events/fresh" --events 1 --particles "$particles" --first-event 9000
+"$hepgnn" infer --model "$out/model.pt" --input "$out/events/fresh" --out "$out/infer" \
+    --config configs/prepare_demo.yaml
 
 echo "== summary"
 /usr/bin/python3 - "$out" <<'PY'
@@ -49,5 +62,8 @@ epochs = [l for l in lines if "epoch_time_s" in l]
 print(f"trained {len(epochs)} epochs, {sum(l['epoch_time_s'] for l in epochs):.0f} s in total")
 print(f"test: {e['n_graphs']} graphs, edge efficiency {e['edge_efficiency']:.4f}, "
       f"purity {e['edge_purity']:.4f}, AUC {e['auc']:.4f} at cut {e['cut']}")
-print(f"outputs in {out}/: train/metrics.jsonl, train/checkpoints/, eval/evaluation.json")
+print(f"tracks (pT > {e['track_pt_min']} GeV, {e['track_method']}): efficiency {e['track_efficiency']:.4f}, "
+      f"fake rate {e['fake_rate']:.4f}, duplicate rate {e['duplicate_rate']:.4f}, TrackML score {e['trackml_score']:.4f}")
+print(f"outputs in {out}/: train/ (metrics.jsonl, checkpoints/), eval/ (evaluation.json, *.png), "
+      "model.pt, model.onnx, infer/ (submission CSV, timing.json)")
 PY
