@@ -103,8 +103,11 @@ int run_infer(const InferOptions& opt, Context& ctx) {
                     sp.push_back(&scores[g]);
                 }
                 const auto merged = tracks::merge_event_graphs(gp, sp, r_col, z_col);
+                HEPGNN_INTERNAL_CHECK(merged.size() <= 1, "graphs of one event merged into {}",
+                                      merged.size());
                 std::vector<int64_t> hit_ids, labels;
-                for (const auto& ev : merged) {
+                if (!merged.empty()) {  // an event without barrel hits has no graph
+                    const auto& ev = merged.front();
                     const auto c = track_builder.build(static_cast<int64_t>(ev.hit_id.size()),
                                                        ev.senders.data(), ev.receivers.data(),
                                                        ev.scores.data(),
