@@ -105,6 +105,7 @@ void BM_BigGraphStep(benchmark::State& state) {
     const auto graph = layered_graph(state.range(0), state.range(1));
     ModelConfig config;
     config.checkpointing = state.range(2) != 0;
+    if (config.checkpointing) hepgnn::use_lean_allocator_policy();  // as hepgnn train does
     torch::manual_seed(7);
     InteractionNetwork model{config};
     torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(1e-3));

@@ -9,6 +9,11 @@
 namespace hepgnn {
 namespace {
 
+std::string chosen_policy() {
+    const char* env = std::getenv("HEPGNN_ALLOCATOR");
+    return env ? env : "auto";
+}
+
 bool use_heap_policy() {
     bool ok = true;
     // glibc caps M_MMAP_THRESHOLD at 32 MB, and one E x H activation of a big
@@ -19,7 +24,8 @@ bool use_heap_policy() {
     return ok;
 }
 
-bool use_huge_pages(char** argv) {
+/// Re-executes the program with glibc.malloc.hugetlb=1 unless it is set.
+bool ensure_huge_pages(char** argv) {
     constexpr const char* kTunable = "glibc.malloc.hugetlb=1";
     const char* current = std::getenv("GLIBC_TUNABLES");
     const std::string tunables = current ? current : "";
@@ -34,11 +40,19 @@ bool use_huge_pages(char** argv) {
 }  // namespace
 
 bool apply_training_allocator_policy(char** argv) {
-    const char* env = std::getenv("HEPGNN_ALLOCATOR");
-    const std::string choice = env ? env : "hugepages";
-    if (choice == "system") return true;
-    if (choice == "heap") return use_heap_policy();
-    return use_huge_pages(argv);
+    const std::string policy = chosen_policy();
+    if (policy == "system") return true;
+    const bool huge = ensure_huge_pages(argv);
+    if (policy == "lean") return huge;
+    return use_heap_policy() && huge;
+}
+
+void use_lean_allocator_policy() {
+    if (chosen_policy() != "auto") return;
+    // glibc's defaults: large blocks by mmap, memory above 128 KB free at the top trimmed.
+    mallopt(M_MMAP_MAX, 65536);
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+    mallopt(M_TOP_PAD, 0);
 }
 
 }  // namespace hepgnn

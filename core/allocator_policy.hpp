@@ -4,25 +4,31 @@
 //
 // Note [Allocator policy]
 // ~~~~~~~~~~~~~~~~~~~~~~~
-// Two ways to stop paying a 4 KB page fault per page of every fresh tensor:
-//  * hugepages (default): glibc's malloc with transparent huge pages
-//    (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, glibc >= 2.35): a fault maps 2 MB,
-//    and freed memory still goes back to the OS. Measured on a 150k-node /
-//    1.35M-edge graph: 64 s per step and 6.2 GB peak, against 219 s with plain
-//    glibc and 54 s but 9.7 GB with `heap` (its free lists fragment).
-//  * heap: no mmap and no trimming, so every step reuses already-faulted
-//    pages; the fastest for small graphs, but the resident set keeps every
-//    hole it ever had.
-// HEPGNN_ALLOCATOR=hugepages|heap|system picks one (system: glibc untouched).
+// Training repeats steps of similar size, so by default every allocation is
+// served from the heap (no mmap) and freed memory is kept: each step reuses
+// pages that are already mapped. glibc's malloc also uses transparent huge
+// pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, glibc >= 2.35), so the pages
+// it does map cost one fault per 2 MB. Keeping everything has a price for
+// huge graphs: the heap's free lists fragment, and a 150k-node / 1.35M-edge
+// step peaked at 9.7 GB with it against 6.2 GB with glibc's own mmap of large
+// blocks (which returns them on free). Runs that turn on activation
+// checkpointing are the ones with huge graphs, so they switch to the lean
+// policy (use_lean_allocator_policy), still with huge pages.
+// HEPGNN_ALLOCATOR=heap|lean|system forces one (system: glibc untouched).
 #pragma once
 
 namespace hepgnn {
 
-/// Applies the policy chosen by HEPGNN_ALLOCATOR (Note [Allocator policy]).
-/// For hugepages this re-executes the program with GLIBC_TUNABLES set (the
-/// tunable is read only at start-up), so call it before starting threads,
-/// MPI or anything else that must not happen twice. Returns false if glibc
-/// refused a setting or the re-exec failed (the run goes on untuned).
+/// Applies the policy chosen by HEPGNN_ALLOCATOR (default: heap, with huge
+/// pages). Huge pages need a re-exec of the program with GLIBC_TUNABLES set
+/// (the tunable is read only at start-up), so call it before starting
+/// threads, MPI or anything else that must not happen twice. Returns false if
+/// glibc refused a setting or the re-exec failed (the run goes on untuned).
 bool apply_training_allocator_policy(char** argv = nullptr);
+
+/// Switches to glibc's mmap for large blocks (returned to the OS on free),
+/// unless HEPGNN_ALLOCATOR forces a policy: for memory-bound runs (huge
+/// graphs with activation checkpointing). Affects later allocations only.
+void use_lean_allocator_policy();
 
 }  // namespace hepgnn

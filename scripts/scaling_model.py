@@ -45,12 +45,13 @@ Defaults for alpha and beta describe a typical InfiniBand EDR/HDR100 cluster
 1e-10 s/byte (10 GB/s achieved per link).
 """
 import argparse
-import glob
 import json
 import math
 import os
 import statistics
 import sys
+
+from bench_reports import load_reports
 
 ASSUMPTIONS = [
     "compute per rank depends only on its edges (fixed threads per rank, no contention between ranks)",
@@ -59,23 +60,6 @@ ASSUMPTIONS = [
     "flat network: every hop costs alpha + bytes*beta (no faster intra-node links)",
     "data loading hidden behind compute",
 ]
-
-
-def load_reports(paths):
-    files = []
-    for p in paths:
-        files += sorted(glob.glob(os.path.join(p, "*.json"))) if os.path.isdir(p) else [p]
-    out = []
-    for f in files:
-        try:
-            with open(f) as fh:
-                r = json.load(fh)
-        except (OSError, ValueError) as e:
-            sys.exit(f"scaling_model: cannot read {f}: {e}")
-        if isinstance(r, dict) and "wl-scores" in r and "wl-stats" in r:
-            r["_file"] = f
-            out.append(r)
-    return out
 
 
 def step_point(r):
@@ -204,7 +188,7 @@ def main():
     ap.add_argument("--out", help="folder for scaling_model.json and scaling_model.png [no files]")
     args = ap.parse_args()
 
-    reports = load_reports(args.reports)
+    reports = load_reports(args.reports, "scaling_model", required=False)
     t0, rate, pts, fit_note = fit_compute(reports, args.t0, args.rate)
     params = args.params or next((r["wl-stats"].get("n_parameters") for r in reports
                                   if r["wl-stats"].get("n_parameters")), 63425)

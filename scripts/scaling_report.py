@@ -16,34 +16,11 @@ with T the epoch time; in weak scaling (same data per rank) it is
 T(P0) / T(P). Both reduce to the throughput ratio above, so one formula serves.
 """
 import argparse
-import glob
 import json
 import os
 import statistics
-import sys
 
-
-def load_reports(paths):
-    files = []
-    for p in paths:
-        if os.path.isdir(p):
-            files += sorted(glob.glob(os.path.join(p, "*.json")))
-        else:
-            files.append(p)
-    reports = []
-    for f in files:
-        try:
-            with open(f) as fh:
-                r = json.load(fh)
-        except (OSError, ValueError) as e:
-            sys.exit(f"scaling_report: cannot read {f}: {e}")
-        if not isinstance(r, dict) or "wl-scores" not in r or "wl-stats" not in r:
-            continue  # e.g. our own scaling.json in the same folder
-        r["_file"] = f
-        reports.append(r)
-    if not reports:
-        sys.exit("scaling_report: no bench reports (JSON with wl-scores and wl-stats) in " + " ".join(paths))
-    return reports
+from bench_reports import load_reports
 
 
 def guess_mode(groups):
@@ -195,7 +172,7 @@ def main():
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     args = ap.parse_args()
 
-    mode, rows, warnings = summarise(load_reports(args.reports), args.mode)
+    mode, rows, warnings = summarise(load_reports(args.reports, "scaling_report"), args.mode)
     print(markdown(mode, rows, warnings))
     if args.out:
         os.makedirs(args.out, exist_ok=True)

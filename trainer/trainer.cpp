@@ -7,6 +7,7 @@
 
 #include "comm/communicator.hpp"
 #include "comm/nccl_communicator.hpp"
+#include "core/allocator_policy.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/stage_timer.hpp"
@@ -61,6 +62,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     Stopwatch total_clock;
     if (cfg.threads > 0) torch::set_num_threads(cfg.threads);
     torch::manual_seed(cfg.seed);
+    if (cfg.model.checkpointing) use_lean_allocator_policy();  // Note [Allocator policy]
 
     // Device and back-end: NCCL reduces device buffers, so it goes with cuda.
     const bool cuda = cfg.device == "cuda";

@@ -192,6 +192,11 @@ struct Case {
     int opset = 17;
 };
 
+// GoogleTest prints the parameter in test listings: its label, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+    *os << c.label << " (opset " << c.opset << ")";
+}
+
 std::vector<Case> numeric_cases() {
     std::vector<Case> cases = {
         {"sum_relu_ln", small_config()},

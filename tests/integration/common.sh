@@ -72,9 +72,12 @@ dump_job() {
 # and echoes that state. Slurm holds a requeued batch job for 120 s (its
 # BeginTime) so that the node can clean up; here, release it as soon as the
 # old step's files are gone from slurmd's spool (a step started earlier fails
-# to bind its PMIx socket, and srun then exits 0 without running anything).
+# to bind its PMIx socket, and srun then exits 0 without running anything),
+# and not within 2 s of the requeue: slurmd compares the revoked credential's
+# time with the new start in whole seconds, and refuses a launch in the same
+# second ("Job credential revoked").
 wait_job() {
-    local id="$1" out="$2" deadline=$((SECONDS + $3)) state reason
+    local id="$1" out="$2" deadline=$((SECONDS + $3)) state reason held_since=""
     local spool="$WORK/slurm/spool/slurmd-localhost"
     while ((SECONDS < deadline)); do
         state=$(job_field "$id" JobState)
@@ -85,7 +88,12 @@ wait_job() {
                 ;;
             PENDING)
                 reason=$(job_field "$id" Reason)
-                if [[ $reason == BeginTime && $(job_field "$id" Restarts) != 0 ]] &&
+                if [[ $reason == BeginTime && $(job_field "$id" Restarts) != 0 ]]; then
+                    held_since="${held_since:-$SECONDS}"
+                else
+                    held_since=""
+                fi
+                if [[ -n $held_since ]] && ((SECONDS - held_since >= 2)) &&
                     ! compgen -G "$spool/*[._]$id.*" >/dev/null; then
                     scontrol update JobId="$id" StartTime=now >/dev/null 2>&1 || true
                 fi

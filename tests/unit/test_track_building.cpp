@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "test_util.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -13,6 +15,8 @@
 using namespace hepgnn::tracks;
 
 namespace {
+
+using hepgnn::testing_util::error_of;
 
 using Labels = std::vector<int64_t>;
 constexpr int64_t U = kUnassigned;
@@ -37,17 +41,6 @@ TrackBuildingConfig config(double cut, int min_hits, std::string method = "compo
 
 TrackCandidates build(const TrackBuildingConfig& c, int64_t n_hits, const Edges& e) {
     return build_track_candidates(c, n_hits, e.senders, e.receivers, e.scores);
-}
-
-// The message of the hepgnn::Error that `f` throws ("" if none).
-template <typename F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const hepgnn::Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 // Two particles on four layers: A = hits 0,2,4,6 and B = 1,3,5,7 (hit 2l and

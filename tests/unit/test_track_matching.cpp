@@ -14,6 +14,8 @@ using namespace hepgnn::tracks;
 
 namespace {
 
+using hepgnn::testing_util::error_of;
+
 constexpr int64_t U = kUnassigned;
 
 // Hits of one event, built particle by particle.
@@ -34,16 +36,6 @@ struct Event {
         return match_tracks(c, labels, particle_id, pt, eta);
     }
 };
-
-template <typename F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const hepgnn::Error& e) {
-        return e.what();
-    }
-    return "";
-}
 
 size_t pt_bin(double pt) {  // bins {0,0.5,1,1.5,2,3,5,10,inf}
     const std::vector<double> e = TrackMatchingConfig{}.pt_bins;

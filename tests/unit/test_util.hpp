@@ -8,9 +8,21 @@
 #include <random>
 #include <string>
 
+#include "core/error.hpp"
 #include "data/event_graph.hpp"
 
 namespace hepgnn::testing_util {
+
+/// The message of the hepgnn::Error that `f` throws ("" if none).
+template <typename F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const hepgnn::Error& e) {
+        return e.what();
+    }
+    return "";
+}
 
 class TempDir {
 public:
