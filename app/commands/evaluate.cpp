@@ -77,17 +77,9 @@ tracks::TrackMetrics track_metrics(const EvaluateOptions& opt, const data::Featu
                                    const std::vector<data::EventGraph>& graphs,
                                    const std::vector<std::vector<float>>& logits,
                                    comm::Communicator& comm) {
-    std::vector<std::vector<float>> scores(logits.size());
-    std::vector<const data::EventGraph*> graph_ptrs;
-    std::vector<const std::vector<float>*> score_ptrs;
-    for (size_t g = 0; g < logits.size(); ++g) {
-        for (float l : logits[g]) scores[g].push_back(1.0f / (1.0f + std::exp(-l)));
-        graph_ptrs.push_back(&graphs[g]);
-        score_ptrs.push_back(&scores[g]);
-    }
-    const auto events = tracks::merge_event_graphs(graph_ptrs, score_ptrs,
-                                                   tracks::feature_column(features.names, "r"),
-                                                   tracks::feature_column(features.names, "z"));
+    const auto events =
+        tracks::merge_event_graphs(graphs, logits, tracks::feature_column(features.names, "r"),
+                                   tracks::feature_column(features.names, "z"));
     tracks::TrackBuilder builder({opt.cut, opt.min_hits, opt.track_method});
     tracks::TrackMatchingConfig match;
     match.pt_min = opt.track_pt_min;

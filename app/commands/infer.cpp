@@ -85,24 +85,15 @@ int run_infer(const InferOptions& opt, Context& ctx) {
                 ScopedStage t(times, "graph_building");
                 graphs = builder->build_from_hits(event_id, hits);
             }
-            std::vector<std::vector<float>> scores(graphs.size());
+            std::vector<std::vector<float>> logits(graphs.size());
             {
                 ScopedStage t(times, "gnn");
-                for (size_t g = 0; g < graphs.size(); ++g) {
-                    scores[g] = scorer->logits(graphs[g]);
-                    for (float& s : scores[g]) s = 1.0f / (1.0f + std::exp(-s));
-                }
+                for (size_t g = 0; g < graphs.size(); ++g) logits[g] = scorer->logits(graphs[g]);
             }
             std::vector<tracks::SubmissionRow> rows;
             {
                 ScopedStage t(times, "track_building");
-                std::vector<const data::EventGraph*> gp;
-                std::vector<const std::vector<float>*> sp;
-                for (size_t g = 0; g < graphs.size(); ++g) {
-                    gp.push_back(&graphs[g]);
-                    sp.push_back(&scores[g]);
-                }
-                const auto merged = tracks::merge_event_graphs(gp, sp, r_col, z_col);
+                const auto merged = tracks::merge_event_graphs(graphs, logits, r_col, z_col);
                 HEPGNN_INTERNAL_CHECK(merged.size() <= 1, "graphs of one event merged into {}",
                                       merged.size());
                 std::vector<int64_t> hit_ids, labels;

@@ -14,22 +14,22 @@ int feature_column(const std::vector<std::string>& feature_names, const std::str
     return -1;
 }
 
-std::vector<EventHits> merge_event_graphs(const std::vector<const data::EventGraph*>& graphs,
-                                          const std::vector<const std::vector<float>*>& scores,
+std::vector<EventHits> merge_event_graphs(const std::vector<data::EventGraph>& graphs,
+                                          const std::vector<std::vector<float>>& logits,
                                           int r_column, int z_column) {
-    HEPGNN_CHECK(graphs.size() == scores.size(), "merge_event_graphs: {} graphs but {} score lists",
-                 graphs.size(), scores.size());
+    HEPGNN_CHECK(graphs.size() == logits.size(), "merge_event_graphs: {} graphs but {} logit lists",
+                 graphs.size(), logits.size());
     std::vector<EventHits> events;
     std::map<int64_t, size_t> event_index;
     std::vector<std::unordered_map<int64_t, int64_t>> hit_index;  // per event: hit_id -> index
     for (size_t g = 0; g < graphs.size(); ++g) {
-        const auto& graph = *graphs[g];
+        const auto& graph = graphs[g];
         HEPGNN_CHECK(static_cast<int64_t>(graph.hit_id.size()) == graph.n_nodes,
                      "event {} section {}: graph has no hit ids; track building needs them",
                      graph.event_id, graph.section_id);
-        HEPGNN_CHECK(static_cast<int64_t>(scores[g]->size()) == graph.n_edges(),
-                     "event {} section {}: {} scores for {} edges", graph.event_id,
-                     graph.section_id, scores[g]->size(), graph.n_edges());
+        HEPGNN_CHECK(static_cast<int64_t>(logits[g].size()) == graph.n_edges(),
+                     "event {} section {}: {} logits for {} edges", graph.event_id,
+                     graph.section_id, logits[g].size(), graph.n_edges());
         const bool truth = graph.particle_id.size() == graph.hit_id.size();
         auto [it, added] = event_index.emplace(graph.event_id, events.size());
         if (added) {
@@ -59,7 +59,7 @@ std::vector<EventHits> merge_event_graphs(const std::vector<const data::EventGra
         for (int64_t e = 0; e < graph.n_edges(); ++e) {
             ev.senders.push_back(local[graph.senders[e]]);
             ev.receivers.push_back(local[graph.receivers[e]]);
-            ev.scores.push_back((*scores[g])[e]);
+            ev.scores.push_back(score_of_logit(logits[g][e]));
         }
     }
     return events;

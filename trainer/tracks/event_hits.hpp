@@ -5,7 +5,9 @@
 // per event: hits are merged by hit_id and edges re-indexed onto them.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "data/event_graph.hpp"
@@ -22,13 +24,19 @@ struct EventHits {
     std::vector<float> scores;                // sigmoid(logit) per edge
 };
 
+/// An edge's score from its logit: sigmoid(logit), in [0, 1].
+inline float score_of_logit(float logit) {
+    return 1.0f / (1.0f + std::exp(-logit));
+}
+
 /// Groups `graphs` (with hit ids) by event, in order of first appearance, and
-/// merges each event's graphs. scores[g] holds the edge scores of graphs[g].
+/// merges each event's graphs; logits[g] holds the edge logits of graphs[g]
+/// (EventHits::scores are their sigmoids).
 /// r_column / z_column: the node-feature columns of r and z (prepare scales
 /// both by 1000, which cancels in eta); -1 leaves eta at 0. Throws hepgnn::Error when a graph has
 /// no hit ids or its scores do not match its edges.
-std::vector<EventHits> merge_event_graphs(const std::vector<const data::EventGraph*>& graphs,
-                                          const std::vector<const std::vector<float>*>& scores,
+std::vector<EventHits> merge_event_graphs(const std::vector<data::EventGraph>& graphs,
+                                          const std::vector<std::vector<float>>& logits,
                                           int r_column, int z_column);
 
 /// The column named `name` in `feature_names`, or -1.
