@@ -33,6 +33,7 @@
 #include "models/agnn.hpp"
 #include "models/graph_input.hpp"
 #include "models/interaction_network.hpp"
+#include "models/layer_norm_activation.hpp"
 #include "models/segment_ops.hpp"
 
 namespace {
@@ -200,6 +201,36 @@ void BM_IndexSelectAdd(benchmark::State& state) {
                                                     benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_IndexSelectAdd)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+
+// The tail of an MLP block (bias, LayerNorm, ReLU) forward and backward on [E, H] rows: the
+// fused operation (Note [Fused layer norm]) against torch's add + layer_norm + relu.
+void layer_norm_relu_step(benchmark::State& state, bool fused) {
+    at::set_num_threads(static_cast<int>(state.range(0)));
+    torch::manual_seed(1);
+    const auto z = torch::randn({kEdges, kWidth}).requires_grad_(true);
+    const auto bias = torch::randn({kWidth}).requires_grad_(true);
+    const auto gamma = torch::ones({kWidth}).requires_grad_(true);
+    const auto beta = torch::zeros({kWidth}).requires_grad_(true);
+    const auto dy = torch::randn({kEdges, kWidth});
+    using hepgnn::models::Activation;
+    for (auto _ : state) {
+        const auto y = fused
+                           ? hepgnn::models::layer_norm_activation(z, bias, gamma, beta,
+                                                                   Activation::relu, 1e-5)
+                           : torch::relu(torch::layer_norm(z + bias, {kWidth}, gamma, beta, 1e-5));
+        benchmark::DoNotOptimize(torch::autograd::grad({y}, {z, bias, gamma, beta}, {dy}));
+    }
+    state.counters["GB_per_s"] = benchmark::Counter(5.0 * kEdges * kWidth * 4.0,
+                                                    benchmark::Counter::kIsIterationInvariantRate);
+}
+void BM_LayerNormRelu(benchmark::State& state) {
+    layer_norm_relu_step(state, true);
+}
+void BM_TorchLayerNormRelu(benchmark::State& state) {
+    layer_norm_relu_step(state, false);
+}
+BENCHMARK(BM_LayerNormRelu)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK(BM_TorchLayerNormRelu)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
 
 }  // namespace
 

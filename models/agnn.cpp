@@ -70,8 +70,7 @@ torch::Tensor Agnn::edge_logits(const GraphInput& graph, const Incidence& inc,
         return edge_net_->forward(torch::cat({bo, bi}, 1)).squeeze(1);
     }
     const auto& first = edge_net_->first_linear();
-    return edge_net_->after_first_linear(edge_linear(first->weight, first->bias, x, graph.index))
-        .squeeze(1);
+    return edge_net_->after_first_linear(edge_linear(first->weight, {}, x, graph.index)).squeeze(1);
 }
 
 torch::Tensor Agnn::iteration(const GraphInput& graph, const Incidence& inc,

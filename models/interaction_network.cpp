@@ -8,19 +8,6 @@
 
 namespace hepgnn::models {
 
-std::vector<std::string> aggregation_names() {
-    return {"sum", "mean", "max", "sum_max"};
-}
-
-Aggregation parse_aggregation(const std::string& name, const std::string& key) {
-    if (name == "sum") return Aggregation::sum;
-    if (name == "mean") return Aggregation::mean;
-    if (name == "max") return Aggregation::max;
-    if (name == "sum_max") return Aggregation::sum_max;
-    HEPGNN_FAIL("{}: unknown aggregation '{}'; expected one of: {}", key, name,
-                fmt::join(aggregation_names(), ", "));
-}
-
 namespace {
 
 void check_graph(const ModelConfig& config, const GraphInput& graph) {
@@ -91,8 +78,8 @@ std::pair<torch::Tensor, torch::Tensor> InteractionNetwork::iteration(
     const GraphInput& graph, const torch::Tensor& x, const torch::Tensor& e,
     const torch::Tensor& inv_in_degree, const torch::Tensor& inv_out_degree) {
     const auto& first = edge_net_->first_linear();
-    auto e_next = e + edge_net_->after_first_linear(
-                          edge_linear(first->weight, first->bias, x, graph.index, e));
+    auto e_next =
+        e + edge_net_->after_first_linear(edge_linear(first->weight, {}, x, graph.index, e));
     torch::Tensor a_in, a_out;
     if (aggregation_ == Aggregation::sum || aggregation_ == Aggregation::mean) {
         std::tie(a_in, a_out) = segment_sum_in_out(e_next, graph.index);
@@ -121,8 +108,8 @@ torch::Tensor InteractionNetwork::forward(const GraphInput& graph) {
     // in backward too: each keeps ~4 [E, H] activations otherwise, as much as 4 iterations.
     auto edge_encoder = [this, graph](const std::vector<torch::Tensor>& in) {
         const auto& enc = edge_encoder_->first_linear();
-        return std::vector<torch::Tensor>{edge_encoder_->after_first_linear(
-            edge_linear(enc->weight, enc->bias, in[0], graph.index))};
+        return std::vector<torch::Tensor>{
+            edge_encoder_->after_first_linear(edge_linear(enc->weight, {}, in[0], graph.index))};
     };
     auto e = config_.checkpointing ? checkpoint(edge_encoder, {x}, edge_encoder_->parameters())[0]
                                    : edge_encoder({x})[0];
@@ -150,7 +137,7 @@ torch::Tensor InteractionNetwork::forward(const GraphInput& graph) {
     auto classifier = [this, graph](const std::vector<torch::Tensor>& in) {
         const auto& head = edge_classifier_->first_linear();
         return std::vector<torch::Tensor>{edge_classifier_->after_first_linear(
-            edge_linear(head->weight, head->bias, in[0], graph.index, in[1]))};
+            edge_linear(head->weight, {}, in[0], graph.index, in[1]))};
     };
     auto logits = config_.checkpointing
                       ? checkpoint(classifier, {x, e}, edge_classifier_->parameters())[0]
@@ -194,18 +181,18 @@ torch::Tensor plain_forward(InteractionNetwork& model, const GraphInput& graph) 
     const auto& r = graph.receivers;
     const int64_t n = graph.num_nodes();
 
-    auto x = model.node_encoder()->forward(graph.x);
-    auto e =
-        model.edge_encoder()->forward(torch::cat({x.index_select(0, s), x.index_select(0, r)}, 1));
+    auto x = model.node_encoder()->plain_forward(graph.x);
+    auto e = model.edge_encoder()->plain_forward(
+        torch::cat({x.index_select(0, s), x.index_select(0, r)}, 1));
     for (int64_t it = 0; it < model.config().n_graph_iters; ++it) {
-        e = e + model.edge_net()->forward(
+        e = e + model.edge_net()->plain_forward(
                     torch::cat({x.index_select(0, s), x.index_select(0, r), e}, 1));
         auto a_in = plain_aggregate(model.aggregation(), e, r, n);
         auto a_out = plain_aggregate(model.aggregation(), e, s, n);
-        x = x + model.node_net()->forward(torch::cat({x, a_in, a_out}, 1));
+        x = x + model.node_net()->plain_forward(torch::cat({x, a_in, a_out}, 1));
     }
     return model.edge_classifier()
-        ->forward(torch::cat({x.index_select(0, s), x.index_select(0, r), e}, 1))
+        ->plain_forward(torch::cat({x.index_select(0, s), x.index_select(0, r), e}, 1))
         .squeeze(1);
 }
 

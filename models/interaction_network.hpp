@@ -15,13 +15,6 @@
 
 namespace hepgnn::models {
 
-enum class Aggregation { sum, mean, max, sum_max };
-
-/// "sum" | "mean" | "max" | "sum_max"; otherwise hepgnn::Error naming `key`.
-Aggregation parse_aggregation(const std::string& name,
-                              const std::string& key = "model.aggregation");
-std::vector<std::string> aggregation_names();
-
 /// Parameters (defaults: F=3, H=64, L=2, 8 iterations, layer norm, ReLU; 63,425 in all):
 ///   node_encoder     mlp(F, H, L)
 ///   edge_encoder     mlp(2H, H, L)            on [x_s, x_r]

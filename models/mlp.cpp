@@ -3,33 +3,9 @@
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "models/layer_norm_activation.hpp"
 
 namespace hepgnn::models {
-
-std::vector<std::string> activation_names() {
-    return {"relu", "tanh", "silu"};
-}
-
-Activation parse_activation(const std::string& name, const std::string& key) {
-    if (name == "relu") return Activation::relu;
-    if (name == "tanh") return Activation::tanh;
-    if (name == "silu") return Activation::silu;
-    HEPGNN_FAIL("{}: unknown activation '{}'; expected one of: {}", key, name,
-                fmt::join(activation_names(), ", "));
-}
-
-torch::Tensor apply_activation(Activation activation, const torch::Tensor& x) {
-    switch (activation) {
-        case Activation::relu:
-            return torch::relu(x);
-        case Activation::tanh:
-            return torch::tanh(x);
-        case Activation::silu:
-            return torch::silu(x);
-    }
-    HEPGNN_INTERNAL_CHECK(false, "unhandled activation {}", static_cast<int>(activation));
-    return {};
-}
 
 MlpImpl::MlpImpl(MlpOptions options) : options_(std::move(options)) {
     HEPGNN_INTERNAL_CHECK(options_.in > 0 && !options_.sizes.empty(),
@@ -52,13 +28,18 @@ MlpImpl::MlpImpl(MlpOptions options) : options_(std::move(options)) {
 }
 
 torch::Tensor MlpImpl::finish_block(size_t block, torch::Tensor z) {
+    const auto& bias = linears_[block]->bias;
     const bool last = block + 1 == linears_.size();
-    if (last && !options_.output_activation) return z;
-    if (options_.layer_norm) z = norms_[block]->forward(z);
-    // z is a fresh Linear or LayerNorm output that no backward needs (Linear and LayerNorm
-    // save their inputs), so relu and tanh, whose backward needs only their result, run in
-    // place: one [rows, H] tensor less to allocate and to keep for backward. silu's backward
-    // needs its input.
+    if (last && !options_.output_activation) return z.add_(bias);
+    if (options_.layer_norm) {
+        const auto& norm = norms_[block];
+        return layer_norm_activation(z, bias, norm->weight, norm->bias, options_.activation,
+                                     norm->options.eps());
+    }
+    // z is a fresh product that no backward needs, so the bias is added in place, and relu
+    // and tanh, whose backward needs only their result, run in place too: one [rows, H]
+    // tensor less to allocate and to keep for backward. silu's backward needs its input.
+    z.add_(bias);
     switch (options_.activation) {
         case Activation::relu:
             return z.relu_();
@@ -73,12 +54,34 @@ torch::Tensor MlpImpl::finish_block(size_t block, torch::Tensor z) {
 
 torch::Tensor MlpImpl::after_first_linear(torch::Tensor z) {
     z = finish_block(0, std::move(z));
-    for (size_t i = 1; i < linears_.size(); ++i) z = finish_block(i, linears_[i]->forward(z));
+    for (size_t i = 1; i < linears_.size(); ++i)
+        z = finish_block(i, torch::matmul(z, linears_[i]->weight.t()));
     return z;
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-    return after_first_linear(linears_.front()->forward(x));
+    return after_first_linear(torch::matmul(x, linears_.front()->weight.t()));
+}
+
+torch::Tensor MlpImpl::plain_forward(const torch::Tensor& x) {
+    torch::Tensor z = x;
+    for (size_t i = 0; i < linears_.size(); ++i) {
+        z = linears_[i]->forward(z);
+        if (i + 1 == linears_.size() && !options_.output_activation) break;
+        if (options_.layer_norm) z = norms_[i]->forward(z);
+        switch (options_.activation) {
+            case Activation::relu:
+                z = torch::relu(z);
+                break;
+            case Activation::tanh:
+                z = torch::tanh(z);
+                break;
+            case Activation::silu:
+                z = torch::silu(z);
+                break;
+        }
+    }
+    return z;
 }
 
 Mlp mlp(int64_t in, int64_t hidden, int64_t n_layers, Activation activation, bool layer_norm) {

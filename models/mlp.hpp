@@ -9,14 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "models/model_options.hpp"
+
 namespace hepgnn::models {
-
-enum class Activation { relu, tanh, silu };
-
-/// "relu" | "tanh" | "silu"; otherwise hepgnn::Error naming `key` (the config key).
-Activation parse_activation(const std::string& name, const std::string& key = "model.activation");
-std::vector<std::string> activation_names();
-torch::Tensor apply_activation(Activation activation, const torch::Tensor& x);
 
 struct MlpOptions {
     int64_t in = 0;              // input width
@@ -29,15 +24,22 @@ struct MlpOptions {
 
 /// Blocks of [Linear, LayerNorm (optional), activation]. Submodules are named "linear<i>" and
 /// "norm<i>" for block i (they key checkpoints; keep them stable).
+///
+/// forward() computes each block as a matrix product followed by one fused operation for the
+/// bias, LayerNorm and activation (Note [Fused layer norm]); plain_forward() computes the same
+/// function with torch::nn's Linear, LayerNorm and activation, the reference of tests and
+/// benchmarks.
 class MlpImpl : public torch::nn::Module {
 public:
     explicit MlpImpl(MlpOptions options);
 
     torch::Tensor forward(const torch::Tensor& x);
-    /// Everything after the first Linear: forward(x) == after_first_linear(first_linear(x)).
-    /// Lets a caller compute the first Linear another way (Note [Split linear]). z must be a
-    /// temporary that no one else reads (and whose producer's backward does not need it): the
-    /// activation may run in place on it.
+    torch::Tensor plain_forward(const torch::Tensor& x);
+    /// Everything after the first Linear's matrix product: forward(x) ==
+    /// after_first_linear(x W0^T), with W0 = first_linear()->weight and the bias left out (it
+    /// is added here). Lets a caller compute the product another way (Note [Split linear]). z
+    /// must be a temporary that no one else reads (and whose producer's backward does not
+    /// need it): the bias may be added to it in place.
     torch::Tensor after_first_linear(torch::Tensor z);
 
     torch::nn::Linear& first_linear() { return linears_.front(); }
@@ -45,6 +47,7 @@ public:
     const MlpOptions& options() const { return options_; }
 
 private:
+    /// Block `block` from its matrix product z (without bias).
     torch::Tensor finish_block(size_t block, torch::Tensor z);
 
     MlpOptions options_;

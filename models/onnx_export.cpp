@@ -14,6 +14,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "models/gnn_model.hpp"
+#include "models/model_options.hpp"
 
 // raw_data holds little-endian values; hepgnn copies host floats byte for byte.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the ONNX writer assumes little endian");
@@ -26,11 +27,7 @@ namespace ox = ::ONNX_NAMESPACE;
 constexpr float kLayerNormEps = 1e-5f;  // torch::nn::LayerNorm's default, which hepgnn uses
 constexpr int64_t kIrVersion = 8;       // ONNX 1.12's IR version: covers opsets 16 and 17
 
-enum class Aggregation { sum, mean, max, sum_max };
-enum class Activation { relu, tanh, silu };
-
-// What the exporter reads from a ModelConfig, checked (the exporter does not link the torch
-// model code, so it parses the few strings it needs itself).
+// What the exporter reads from a ModelConfig, checked.
 struct Plan {
     int64_t f = 0, h = 0, l = 0, iters = 0;
     Aggregation aggregation = Aggregation::sum;
@@ -62,30 +59,8 @@ Plan make_plan(const ModelConfig& c) {
     p.l = c.n_mlp_layers;
     p.iters = c.n_graph_iters;
     p.layer_norm = c.layer_norm;
-    if (c.aggregation == "sum") {
-        p.aggregation = Aggregation::sum;
-    } else if (c.aggregation == "mean") {
-        p.aggregation = Aggregation::mean;
-    } else if (c.aggregation == "max") {
-        p.aggregation = Aggregation::max;
-    } else if (c.aggregation == "sum_max") {
-        p.aggregation = Aggregation::sum_max;
-    } else {
-        HEPGNN_FAIL(
-            "model.aggregation: unknown aggregation '{}'; expected one of: sum, mean, "
-            "max, sum_max",
-            c.aggregation);
-    }
-    if (c.activation == "relu") {
-        p.activation = Activation::relu;
-    } else if (c.activation == "tanh") {
-        p.activation = Activation::tanh;
-    } else if (c.activation == "silu") {
-        p.activation = Activation::silu;
-    } else {
-        HEPGNN_FAIL("model.activation: unknown activation '{}'; expected one of: relu, tanh, silu",
-                    c.activation);
-    }
+    p.aggregation = parse_aggregation(c.aggregation);
+    p.activation = parse_activation(c.activation);
     return p;
 }
 

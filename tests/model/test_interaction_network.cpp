@@ -105,9 +105,12 @@ TEST(InteractionNetwork, RejectsWrongFeatureCount) {
 // computations of the same function (plain_forward against itself in float64, or fast against
 // plain) then route a node's whole gradient to different edges there, so parameter gradients
 // differ by up to ~1e-2 depending on the seed, while the logits (continuous) agree to ~1e-7.
-// So max and sum_max gradients are compared in float64, where rounding cannot flip an argmax
-// (and must agree to 1e-10), and their float32 logits to 1e-5; sum and mean compare every
-// parameter gradient to 1e-5 in float32 too.
+// ReLU has the same kink: of the ~4M pre-activations of a step a few lie within rounding of 0,
+// and plain_forward on 1 thread against itself on 2 threads (OpenBLAS splits its sums
+// differently) differs by up to 3e-3 in float32 gradients with sum aggregation, seed by seed.
+// So every gradient is compared in float64, where rounding cannot flip a kink (and must agree
+// to 1e-10); in float32 the logits of every case agree to 1e-5, and so do all parameter
+// gradients for sum and mean with tanh, which has no kink.
 
 using FastPlainCase = std::tuple<std::string, bool, torch::Dtype>;
 
@@ -118,9 +121,11 @@ TEST_P(FastEqualsPlain, LogitsAndEveryParameterGradient) {
     const auto& [aggregation, checkpointing, dtype] = GetParam();
     // 300 nodes, 4000 edges; 60% of the receivers are 15 hub nodes; 3 isolated nodes.
     auto g = random_graph(300, 4000, 21, 3, dtype);
+    const bool float32 = dtype == torch::kFloat32;
     ModelConfig c;
     c.aggregation = aggregation;
     c.checkpointing = checkpointing;
+    if (float32) c.activation = "tanh";  // Note [Comparing max aggregations in float32]
     torch::manual_seed(3);
     InteractionNetwork model{c};
     model.to(dtype);
@@ -128,7 +133,6 @@ TEST_P(FastEqualsPlain, LogitsAndEveryParameterGradient) {
     auto fast = forward_backward(model, [&] { return model.forward(g); });
     auto plain = forward_backward(model, [&] { return plain_forward(model, g); });
 
-    const bool float32 = dtype == torch::kFloat32;
     const double tolerance = float32 ? 1e-5 : 1e-10;
     const bool compare_gradients = !float32 || aggregation == "sum" || aggregation == "mean";
     ASSERT_EQ(fast.logits.sizes(), torch::IntArrayRef({g.num_edges()}));
@@ -143,9 +147,9 @@ TEST_P(FastEqualsPlain, LogitsAndEveryParameterGradient) {
         }
         if (err >= worst) worst = err, worst_name = name;
     }
-    std::printf("    [%s, %s, checkpointing %s] logits %.2e, worst gradient %.2e (%s)%s\n",
-                c10::toString(dtype), aggregation.c_str(), checkpointing ? "on" : "off",
-                logit_error, worst, worst_name.c_str(),
+    std::printf("    [%s, %s, %s, checkpointing %s] logits %.2e, worst gradient %.2e (%s)%s\n",
+                c10::toString(dtype), aggregation.c_str(), c.activation.c_str(),
+                checkpointing ? "on" : "off", logit_error, worst, worst_name.c_str(),
                 compare_gradients ? "" : " (not checked: Note [Comparing max aggregations])");
 }
 

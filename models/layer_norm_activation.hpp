@@ -1,0 +1,41 @@
+// The [bias, LayerNorm, activation] tail of every MLP block as one autograd operation.
+//
+// Note [Fused layer norm]
+// ~~~~~~~~~~~~~~~~~~~~~~~
+// After the message-passing kernels, most of a training step that is not matrix products is
+// the elementwise tail of each MLP block on [E, H] rows: torch adds the Linear's bias in its
+// own pass, LayerNorm makes two more, the activation a fourth, and backward repeats the chain
+// (activation backward, LayerNorm backward with two column reductions, the bias gradient as a
+// third column sum), each pass reading and writing a whole [E, H] tensor. Here one row-parallel
+// pass does the forward and one does the backward, with the row in cache:
+//   forward   v = z + bias;  y = act(gamma * (v - mean(v)) * rstd(v) + beta)
+//   backward  g = dy * act'; dgamma = sum g*xhat; dbeta = sum g; dz = rstd * (g*gamma
+//             - mean(g*gamma) - xhat * mean(g*gamma*xhat)); dbias = sum dz
+// Backward recomputes xhat from the saved z and per-row mean and rstd, and the activation's
+// derivative from the saved output y (relu, tanh) or the recomputed pre-activation (silu), so
+// the operation keeps exactly what the unfused chain keeps ([E, H] input and output). The column
+// sums run over fixed blocks of rows and add the block partials in block order, so gradients
+// are bit-identical for any number of threads (as Note [Segment sums]).
+//
+// The CPU kernel handles float and double; other devices use torch's ops with the same result.
+#pragma once
+
+#include <torch/types.h>
+
+#include "models/model_options.hpp"
+
+namespace hepgnn::models {
+
+/// act(LayerNorm(z + bias; gamma, beta, eps)) over the last dimension of z [R, H].
+/// bias may be undefined (z already holds it). First-order gradients for all tensor inputs.
+torch::Tensor layer_norm_activation(const torch::Tensor& z, const torch::Tensor& bias,
+                                    const torch::Tensor& gamma, const torch::Tensor& beta,
+                                    Activation activation, double eps);
+
+/// The same function composed of torch ops (add, layer_norm, activation): the path off the
+/// CPU, and the reference of the tests.
+torch::Tensor layer_norm_activation_reference(const torch::Tensor& z, const torch::Tensor& bias,
+                                              const torch::Tensor& gamma, const torch::Tensor& beta,
+                                              Activation activation, double eps);
+
+}  // namespace hepgnn::models

@@ -1,0 +1,34 @@
+#include "models/model_options.hpp"
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+
+namespace hepgnn::models {
+
+std::vector<std::string> aggregation_names() {
+    return {"sum", "mean", "max", "sum_max"};
+}
+
+Aggregation parse_aggregation(const std::string& name, const std::string& key) {
+    if (name == "sum") return Aggregation::sum;
+    if (name == "mean") return Aggregation::mean;
+    if (name == "max") return Aggregation::max;
+    if (name == "sum_max") return Aggregation::sum_max;
+    HEPGNN_FAIL("{}: unknown aggregation '{}'; expected one of: {}", key, name,
+                fmt::join(aggregation_names(), ", "));
+}
+
+std::vector<std::string> activation_names() {
+    return {"relu", "tanh", "silu"};
+}
+
+Activation parse_activation(const std::string& name, const std::string& key) {
+    if (name == "relu") return Activation::relu;
+    if (name == "tanh") return Activation::tanh;
+    if (name == "silu") return Activation::silu;
+    HEPGNN_FAIL("{}: unknown activation '{}'; expected one of: {}", key, name,
+                fmt::join(activation_names(), ", "));
+}
+
+}  // namespace hepgnn::models
