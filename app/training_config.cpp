@@ -42,6 +42,8 @@ ConfigSchema training_schema() {
     s.real("optimizer.grad_clip", 0.0, 0.0, 1e9, "max gradient norm (0: off)");
     s.text("training.device", "cpu", {"cpu", "cuda"},
            "where to train (cuda: one GPU per local rank)");
+    s.text("training.precision", "float32", {"float32", "bfloat16", "float16"},
+           "cuda: autocast the forward pass (float16 adds loss scaling); cpu: float32 only");
     s.text("distributed.backend", "auto", {"auto", "mpi", "nccl"},
            "gradient allreduce back-end (auto: nccl on cuda, mpi on cpu)");
     s.real("distributed.bucket_mb", 25.0, 0.001, 4096.0, "gradient bucket size (MB)");
@@ -100,6 +102,7 @@ trainer::TrainerConfig trainer_config(const Config& c) {
     o.min_lr_fraction = c.get_float("optimizer.min_lr_fraction");
     o.grad_clip = c.get_float("optimizer.grad_clip");
     t.device = c.get_string("training.device");
+    t.precision = c.get_string("training.precision");
     t.backend = c.get_string("distributed.backend");
     t.reducer.bucket_mb = c.get_float("distributed.bucket_mb");
     t.check_every_steps = c.get_int("distributed.check_every");

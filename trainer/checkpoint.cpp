@@ -60,6 +60,7 @@ CheckpointState parse_state(torch::serialize::InputArchive& archive,
     s.step = j.at("step").get<int64_t>();
     s.has_best = j.at("has_best").get<bool>();
     s.best_valid_loss = j.at("best_valid_loss").get<double>();
+    s.loss_scale = j.value("loss_scale", 1.0);
     if (j.contains("in_epoch")) {
         const auto& p = j.at("in_epoch");
         s.in_epoch.steps_done = p.at("steps_done").get<int64_t>();
@@ -121,6 +122,7 @@ void save_checkpoint(const std::filesystem::path& path, models::GnnModel& model,
                                  {"step", state.step},
                                  {"has_best", state.has_best},
                                  {"best_valid_loss", state.best_valid_loss},
+                                 {"loss_scale", state.loss_scale},
                                  {"in_epoch",
                                   {{"steps_done", state.in_epoch.steps_done},
                                    {"loss_sum", state.in_epoch.loss_sum},

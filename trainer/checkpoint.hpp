@@ -35,6 +35,7 @@ struct CheckpointState {
     double best_valid_loss = 0;
     bool has_best = false;
     EpochProgress in_epoch;  // progress inside epoch `epoch` (0-based), for a mid-epoch stop
+    double loss_scale = 1;   // float16 loss scale (Note [Mixed precision]); 1 otherwise
     models::ModelConfig model;
 };
 

@@ -16,7 +16,9 @@ TrainStep::TrainStep(models::GnnModel& model, torch::optim::Optimizer& optimizer
       comm_(comm),
       config_(config),
       params_(model.parameters()),
-      device_(params_.empty() ? torch::Device(torch::kCPU) : params_[0].device()) {
+      device_(params_.empty() ? torch::Device(torch::kCPU) : params_[0].device()),
+      scaler_(config.precision == Precision::float16) {
+    check_precision_supported(config_.precision, device_);
     pos_weight_ = torch::full({1}, config_.pos_weight, torch::TensorOptions(device_));
     if (comm.size() > 1)
         sync_ = std::make_unique<GradientSync>(gradient_comm ? *gradient_comm : comm, params_,
@@ -55,14 +57,18 @@ TrainStep::Result TrainStep::run(const std::vector<const data::EventGraph*>& gra
         torch::Tensor loss;
         {
             ScopedStage t(times, "forward");
-            auto logits = model_.forward(batch.input);
-            auto sum = torch::binary_cross_entropy_with_logits(logits, batch.y, {}, pos_weight_,
-                                                               at::Reduction::Sum);
+            torch::Tensor logits;
+            {
+                AutocastScope autocast(config_.precision, device_);
+                logits = model_.forward(batch.input);
+            }
+            auto sum = torch::binary_cross_entropy_with_logits(logits.to(torch::kFloat32), batch.y,
+                                                               {}, pos_weight_, at::Reduction::Sum);
             loss_sum = sum.item<double>();
             loss = sum / double(result.edges);
         }
         ScopedStage t(times, "backward");
-        loss.backward();
+        scaler_.scale_loss(loss).backward();
     }
     double scalars[2] = {loss_sum, double(batch.n_graphs)};
     {
@@ -74,9 +80,17 @@ TrainStep::Result TrainStep::run(const std::vector<const data::EventGraph*>& gra
         ScopedStage t(times, "optimizer");
         for (auto& p : params_)  // a rank with no edges this step has no .grad yet
             if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-        if (config_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params_, config_.grad_clip);
-        set_learning_rate(optimizer_, lr);
-        optimizer_.step();
+        // Gradients are already summed over ranks, so every rank decides alike (Note [Mixed
+        // precision]).
+        const bool finite = scaler_.unscale(params_);
+        scaler_.update(finite);
+        result.skipped = !finite;
+        if (finite) {
+            if (config_.grad_clip > 0)
+                torch::nn::utils::clip_grad_norm_(params_, config_.grad_clip);
+            set_learning_rate(optimizer_, lr);
+            optimizer_.step();
+        }
     }
     result.loss = result.edges > 0 ? scalars[0] / double(result.edges) : 0.0;
     result.graphs = static_cast<int64_t>(std::llround(scalars[1]));

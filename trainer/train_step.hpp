@@ -13,6 +13,7 @@
 #include "core/stage_timer.hpp"
 #include "data/event_graph.hpp"
 #include "models/gnn_model.hpp"
+#include "trainer/mixed_precision.hpp"
 
 namespace torch::optim {
 class Optimizer;
@@ -25,8 +26,9 @@ class GradientSync;
 class TrainStep {
 public:
     struct Config {
-        double pos_weight = 1.0;  // weight of true edges in the BCE loss
-        double grad_clip = 0.0;   // max global gradient norm; 0 = off
+        double pos_weight = 1.0;                   // weight of true edges in the BCE loss
+        double grad_clip = 0.0;                    // max global gradient norm; 0 = off
+        Precision precision = Precision::float32;  // Note [Mixed precision]
         comm::GradientReducer::Config reducer;
     };
     struct Result {
@@ -34,6 +36,7 @@ public:
         int64_t edges = 0;       // edges on all ranks
         int64_t graphs = 0;      // graphs on all ranks
         double imbalance = 1.0;  // max/mean edges over ranks
+        bool skipped = false;    // float16: non-finite gradients, no optimizer step
     };
 
     /// `gradient_comm` reduces the gradient buckets (e.g. NCCL); nullptr = `comm`.
@@ -44,6 +47,9 @@ public:
     /// One step on this rank's share of a global batch, at learning rate `lr`.
     Result run(const std::vector<const data::EventGraph*>& graphs, double lr, StageTimes& times);
 
+    /// The float16 loss scale (saved with checkpoints; 1 and inert otherwise).
+    LossScaler& scaler() { return scaler_; }
+
 private:
     models::GnnModel& model_;
     torch::optim::Optimizer& optimizer_;
@@ -53,6 +59,7 @@ private:
     torch::Tensor pos_weight_;
     torch::Device device_;
     std::unique_ptr<GradientSync> sync_;
+    LossScaler scaler_;
 };
 
 }  // namespace hepgnn::trainer

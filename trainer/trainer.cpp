@@ -75,6 +75,8 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
             : std::string());
     HEPGNN_CHECK(!use_nccl || cuda,
                  "distributed.backend nccl reduces GPU buffers: set training.device: cuda");
+    const Precision precision = parse_precision(cfg.precision);
+    check_precision_supported(precision, cuda ? torch::Device(torch::kCUDA) : torch::kCPU);
     const torch::Device device =
         cuda ? torch::Device(torch::kCUDA,
                              cfg.local_rank % std::max<int64_t>(1, torch::cuda::device_count()))
@@ -125,7 +127,9 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     step_cfg.pos_weight = cfg.pos_weight;
     step_cfg.grad_clip = cfg.optimizer.grad_clip;
     step_cfg.reducer = cfg.reducer;
+    step_cfg.precision = precision;
     TrainStep step(*model, *optimizer, comm, step_cfg, nccl.get());
+    if (resumed) step.scaler().set_scale(state.loss_scale);
 
     const int64_t local_edges = train_set.local_edges();
     // Steps per epoch: enough for every rank's edges under the budget, but not
@@ -250,6 +254,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
                               window_graphs,
                               imbalance_sum};
             comm.collectively([&] {
+                state.loss_scale = step.scaler().scale();
                 if (root) save_checkpoint(last_path, *model, optimizer.get(), state);
             });
             if (root) {
@@ -323,6 +328,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         }
         comm.collectively([&] {
             if (!root) return;
+            state.loss_scale = step.scaler().scale();
             save_checkpoint(last_path, *model, optimizer.get(), state);
             if (is_best) save_checkpoint(best_path, *model, nullptr, state);
         });
@@ -341,6 +347,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     }
     summary.stop_signal = stop_signal;
     summary.steps_done = state.step;
+    summary.skipped_steps = step.scaler().skipped_steps();
     summary.shard_imbalance = train_set.shard_imbalance;
     summary.train_graphs = train_set.global_graphs;
     summary.train_edges = train_set.global_edges;

@@ -38,6 +38,7 @@ struct TrainerConfig {
     double cut = 0.5;                       // score cut for validation efficiency/purity
     std::string config_yaml;                // the full config, saved beside the outputs
     std::string device = "cpu";             // cpu | cuda
+    std::string precision = "float32";      // float32 | bfloat16 | float16 (cuda only)
     std::string backend = "auto";           // auto | mpi | nccl
     int local_rank = 0;                     // picks the GPU on a node
     comm::GradientReducer::Config reducer;  // gradient buckets (multi-rank runs)
@@ -48,6 +49,7 @@ struct TrainerConfig {
 struct TrainSummary {
     int64_t epochs_done = 0;
     int64_t steps_done = 0;
+    int64_t skipped_steps = 0;  // float16: steps skipped for non-finite gradients
     double last_train_loss = 0;
     double valid_loss = 0, edge_efficiency = 0, edge_purity = 0, auc = 0;
     double train_seconds = 0;

@@ -34,8 +34,12 @@ int run_train(const TrainOptions& opt, Context& ctx) {
     if (summary.stop_signal != 0) return kExitPreempted;  // the trainer said where it stopped
     say(ctx,
         fmt::format(
-            "train: {} epochs, {} steps in {:.1f} s; final train loss {:.4f}{}",
-            summary.epochs_done, summary.steps_done, summary.train_seconds, summary.last_train_loss,
+            "train: {} epochs, {} steps{} in {:.1f} s; final train loss {:.4f}{}",
+            summary.epochs_done, summary.steps_done,
+            summary.skipped_steps > 0
+                ? fmt::format(" ({} skipped: float16 gradients overflowed)", summary.skipped_steps)
+                : "",
+            summary.train_seconds, summary.last_train_loss,
             summary.auc > 0 ? fmt::format("; valid efficiency {:.4f} purity {:.4f} "
                                           "auc {:.4f}",
                                           summary.edge_efficiency, summary.edge_purity, summary.auc)

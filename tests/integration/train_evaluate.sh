@@ -58,6 +58,7 @@ PY
 expect_error "unknown key 'training.epoch'" "$HEPGNN" train --config "$WORK/cfg.yaml" --set training.epoch=3
 expect_error "key 'model.hidden_dim' must be an integer" "$HEPGNN" train --config "$WORK/cfg.yaml" --set model.hidden_dim=big
 expect_error "is not one of" "$HEPGNN" train --config "$WORK/cfg.yaml" --set model.name=gcn
+expect_error "training.precision: bfloat16 needs training.device: cuda" "$HEPGNN" train --config "$WORK/cfg.yaml" --set training.precision=bfloat16 --set output_dir="$WORK/run5"
 expect_error "holds a different model (model.hidden_dim 16 vs 32" "$HEPGNN" train --config "$WORK/cfg.yaml" --set model.hidden_dim=32 --set training.epochs=4
 echo "garbage" >"$WORK/fake.ckpt"
 expect_error "is not a hepgnn checkpoint" "$HEPGNN" evaluate --checkpoint "$WORK/fake.ckpt" --data "$WORK/valid.h5"
