@@ -16,10 +16,12 @@
 // Every benchmark runs under the training allocator policy of hepgnn train (core/
 // allocator_policy.hpp), for the fast and the plain variants alike.
 //
-// Kernels: segment_sum vs index_add_ and gather_add vs index_select + add on [E, 64] float32.
+// Kernels: segment_sum vs index_add_, gather_add vs index_select + add, and the fused bias +
+// LayerNorm + ReLU (forward and backward) vs torch's add + layer_norm + relu, on [E, 64] float32.
 // Counter GB_per_s = (bytes read + bytes written) / time, counting each value once:
 //   segment_sum, index_add_:    (E*H read + N*H written) * 4 bytes
 //   gather_add, index_select:   (2*E*H read + E*H written) * 4 bytes
+//   layer norm + relu:          (z, y, dy, z read again, dz: 5*E*H) * 4 bytes
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>

@@ -17,7 +17,7 @@ run() {  # name filter [extra args]
     "$bench" --benchmark_filter="$filter" --benchmark_format=json "$@" >"$out/$name.json" 2>/dev/null
 }
 run steps 'BM_ModelStep/variant:[02]/' --benchmark_repetitions="$repeat"
-run kernels 'BM_(SegmentSum|IndexAdd|GatherAdd|IndexSelectAdd)' --benchmark_repetitions="$repeat"
+run kernels 'BM_(SegmentSum|IndexAdd|GatherAdd|IndexSelectAdd|LayerNormRelu|TorchLayerNormRelu)/' --benchmark_repetitions="$repeat"
 run big 'BM_BigGraphStep'
 for v in 0 1; do
     for n in 1000 5000; do run "agnn_${v}_$n" "BM_AgnnStep/dense:$v/nodes:$n/"; done
@@ -47,8 +47,10 @@ if ("300000", "2") in fast:
     print(f"\nfast step, 300k / 30k edges (2 threads): {fast[('300000', '2')] / fast[('30000', '2')]:.2f}x")
 k = rows("kernels")
 print("\n| kernel (200k edges x 64, threads) | ms | torch op it replaces | ms |")
+# LayerNormRelu: bias + LayerNorm + ReLU forward and backward, fused vs torch's ops.
 print("|---|---|---|---|")
-for ours, theirs in (("BM_SegmentSum", "BM_IndexAdd"), ("BM_GatherAdd", "BM_IndexSelectAdd")):
+for ours, theirs in (("BM_SegmentSum", "BM_IndexAdd"), ("BM_GatherAdd", "BM_IndexSelectAdd"),
+                     ("BM_LayerNormRelu", "BM_TorchLayerNormRelu")):
     for t in (1, 2):
         a = med(k[f"{ours}/threads:{t}/real_time"]) / 1e6
         b = med(k[f"{theirs}/threads:{t}/real_time"]) / 1e6
