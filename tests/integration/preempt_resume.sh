@@ -5,11 +5,14 @@
 source "$(dirname "$0")/common.sh"
 
 small_graphs "$WORK/train.h5" 9
+# Long enough (~240 steps) that the signal lands before the end: 6 epochs took
+# 0.4 s and sometimes finished between the check below and the kill.
+epochs=40
 cat >"$WORK/cfg.yaml" <<YAML
 output_dir: $WORK/reference
 data: {train: $WORK/train.h5}
 model: {hidden_dim: 16, n_graph_iters: 2}
-training: {epochs: 6, threads: 1, batch_edges: 300, log_every: 1}
+training: {epochs: $epochs, threads: 1, batch_edges: 300, log_every: 1}
 YAML
 mpi 2 "$HEPGNN" train --config "$WORK/cfg.yaml" >"$WORK/reference.txt" 2>&1 \
     || { cat "$WORK/reference.txt"; fail "uninterrupted run failed"; }
@@ -33,7 +36,7 @@ rc=0
 wait "$launcher" || rc=$?
 [[ $rc -eq 75 ]] || { cat "$WORK/first.txt"; fail "preempted run exited with $rc, expected 75"; }
 grep -q "preempted by SIGUSR1 at epoch" "$WORK/first.txt" || { cat "$WORK/first.txt"; fail "no preemption line"; }
-[[ $(grep -c '"valid_loss"\|"train_loss"' "$out/metrics.jsonl") -lt 6 ]] || fail "the run was not interrupted"
+[[ $(grep -c '"valid_loss"\|"train_loss"' "$out/metrics.jsonl") -lt $epochs ]] || fail "the run was not interrupted"
 
 mpi 2 "$HEPGNN" train --config "$WORK/cfg.yaml" --set output_dir="$out" >"$WORK/second.txt" 2>&1 \
     || { cat "$WORK/second.txt"; fail "resumed run failed"; }
