@@ -26,12 +26,11 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
-#include <sys/resource.h>
-
 #include <map>
 #include <memory>
 
 #include "core/allocator_policy.hpp"
+#include "core/peak_memory.hpp"
 #include "models/agnn.hpp"
 #include "models/graph_input.hpp"
 #include "models/interaction_network.hpp"
@@ -95,10 +94,11 @@ void step_args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_ModelStep)->Apply(step_args);
 
-double peak_rss_mb() {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return usage.ru_maxrss / 1024.0;
+/// The counters of a whole-step benchmark: peak memory and edges per second.
+void set_step_counters(benchmark::State& state, const GraphInput& graph) {
+    state.counters["peak_rss_mb"] = hepgnn::peak_rss_mb();
+    state.counters["edges_per_s"] = benchmark::Counter(
+        static_cast<double>(graph.num_edges()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // One Adam step of the default interaction network (fast, with checkpointing) on a big graph:
@@ -118,9 +118,7 @@ void BM_BigGraphStep(benchmark::State& state) {
         torch::binary_cross_entropy_with_logits(model.forward(graph), labels).backward();
         adam.step();
     }
-    state.counters["peak_rss_mb"] = peak_rss_mb();
-    state.counters["edges_per_s"] = benchmark::Counter(
-        static_cast<double>(graph.num_edges()), benchmark::Counter::kIsIterationInvariantRate);
+    set_step_counters(state, graph);
 }
 BENCHMARK(BM_BigGraphStep)
     ->ArgNames({"nodes", "edges", "checkpointing"})
@@ -145,9 +143,7 @@ void BM_AgnnStep(benchmark::State& state) {
     };
     step();
     for (auto _ : state) step();
-    state.counters["peak_rss_mb"] = peak_rss_mb();
-    state.counters["edges_per_s"] = benchmark::Counter(
-        static_cast<double>(graph.num_edges()), benchmark::Counter::kIsIterationInvariantRate);
+    set_step_counters(state, graph);
 }
 BENCHMARK(BM_AgnnStep)
     ->ArgNames({"dense", "nodes", "edges"})

@@ -284,20 +284,23 @@ void check_arguments(const Tensor& z, const Tensor& bias, const Tensor& gamma, c
 
 }  // namespace
 
-Tensor layer_norm_activation_reference(const Tensor& z, const Tensor& bias, const Tensor& gamma,
-                                       const Tensor& beta, Activation activation, double eps) {
-    const auto v = bias.defined() ? z + bias : z;
-    const auto n = torch::layer_norm(v, {z.size(-1)}, gamma, beta, eps);
+Tensor apply_activation(Activation activation, const Tensor& x) {
     switch (activation) {
         case Activation::relu:
-            return torch::relu(n);
+            return torch::relu(x);
         case Activation::tanh:
-            return torch::tanh(n);
+            return torch::tanh(x);
         case Activation::silu:
-            return torch::silu(n);
+            return torch::silu(x);
     }
     HEPGNN_INTERNAL_CHECK(false, "unhandled activation {}", static_cast<int>(activation));
     return {};
+}
+
+Tensor layer_norm_activation_reference(const Tensor& z, const Tensor& bias, const Tensor& gamma,
+                                       const Tensor& beta, Activation activation, double eps) {
+    const auto v = bias.defined() ? z + bias : z;
+    return apply_activation(activation, torch::layer_norm(v, {z.size(-1)}, gamma, beta, eps));
 }
 
 Tensor layer_norm_activation(const Tensor& z, const Tensor& bias, const Tensor& gamma,

@@ -32,6 +32,9 @@ torch::Tensor layer_norm_activation(const torch::Tensor& z, const torch::Tensor&
                                     const torch::Tensor& gamma, const torch::Tensor& beta,
                                     Activation activation, double eps);
 
+/// act(x) with torch's op (relu | tanh | silu), out of place.
+torch::Tensor apply_activation(Activation activation, const torch::Tensor& x);
+
 /// The same function composed of torch ops (add, layer_norm, activation): the path off the
 /// CPU, and the reference of the tests.
 torch::Tensor layer_norm_activation_reference(const torch::Tensor& z, const torch::Tensor& bias,

@@ -69,17 +69,7 @@ torch::Tensor MlpImpl::plain_forward(const torch::Tensor& x) {
         z = linears_[i]->forward(z);
         if (i + 1 == linears_.size() && !options_.output_activation) break;
         if (options_.layer_norm) z = norms_[i]->forward(z);
-        switch (options_.activation) {
-            case Activation::relu:
-                z = torch::relu(z);
-                break;
-            case Activation::tanh:
-                z = torch::tanh(z);
-                break;
-            case Activation::silu:
-                z = torch::silu(z);
-                break;
-        }
+        z = apply_activation(options_.activation, z);
     }
     return z;
 }

@@ -61,7 +61,6 @@ public:
     explicit LossScaler(bool enabled, Config config);
     explicit LossScaler(bool enabled = false) : LossScaler(enabled, Config{}) {}
 
-    bool enabled() const { return enabled_; }
     double scale() const { return scale_; }
     /// Restores a scale saved with a checkpoint (ignored when disabled or not positive).
     void set_scale(double scale);

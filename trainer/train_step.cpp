@@ -18,7 +18,6 @@ TrainStep::TrainStep(models::GnnModel& model, torch::optim::Optimizer& optimizer
       params_(model.parameters()),
       device_(params_.empty() ? torch::Device(torch::kCPU) : params_[0].device()),
       scaler_(config.precision == Precision::float16) {
-    check_precision_supported(config_.precision, device_);
     pos_weight_ = torch::full({1}, config_.pos_weight, torch::TensorOptions(device_));
     if (comm.size() > 1)
         sync_ = std::make_unique<GradientSync>(gradient_comm ? *gradient_comm : comm, params_,
@@ -84,7 +83,6 @@ TrainStep::Result TrainStep::run(const std::vector<const data::EventGraph*>& gra
         // precision]).
         const bool finite = scaler_.unscale(params_);
         scaler_.update(finite);
-        result.skipped = !finite;
         if (finite) {
             if (config_.grad_clip > 0)
                 torch::nn::utils::clip_grad_norm_(params_, config_.grad_clip);

@@ -36,7 +36,6 @@ public:
         int64_t edges = 0;       // edges on all ranks
         int64_t graphs = 0;      // graphs on all ranks
         double imbalance = 1.0;  // max/mean edges over ranks
-        bool skipped = false;    // float16: non-finite gradients, no optimizer step
     };
 
     /// `gradient_comm` reduces the gradient buckets (e.g. NCCL); nullptr = `comm`.

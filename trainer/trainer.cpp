@@ -75,12 +75,12 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
             : std::string());
     HEPGNN_CHECK(!use_nccl || cuda,
                  "distributed.backend nccl reduces GPU buffers: set training.device: cuda");
-    const Precision precision = parse_precision(cfg.precision);
-    check_precision_supported(precision, cuda ? torch::Device(torch::kCUDA) : torch::kCPU);
     const torch::Device device =
         cuda ? torch::Device(torch::kCUDA,
                              cfg.local_rank % std::max<int64_t>(1, torch::cuda::device_count()))
              : torch::Device(torch::kCPU);
+    const Precision precision = parse_precision(cfg.precision);
+    check_precision_supported(precision, device);  // before any data is read
     const auto ckpt_dir = cfg.output_dir / "checkpoints";
     const auto last_path = ckpt_dir / "last.ckpt", best_path = ckpt_dir / "best.ckpt";
 
@@ -219,6 +219,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
             const auto r = step.run(graphs, schedule.at(state.step), times);
             imbalance_sum += r.imbalance;
             state.step += 1;
+            state.loss_scale = step.scaler().scale();
             if (comm.size() > 1 && cfg.check_every_steps > 0 &&
                 state.step % cfg.check_every_steps == 0)
                 check_parameters_agree(*model, comm, state.step);
@@ -254,7 +255,6 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
                               window_graphs,
                               imbalance_sum};
             comm.collectively([&] {
-                state.loss_scale = step.scaler().scale();
                 if (root) save_checkpoint(last_path, *model, optimizer.get(), state);
             });
             if (root) {
@@ -328,7 +328,6 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         }
         comm.collectively([&] {
             if (!root) return;
-            state.loss_scale = step.scaler().scale();
             save_checkpoint(last_path, *model, optimizer.get(), state);
             if (is_best) save_checkpoint(best_path, *model, nullptr, state);
         });

@@ -1,13 +1,11 @@
 // hepgnn bench: a fixed training workload and a JSON report in the spirit of
 // the HEP benchmark suite (DESIGN §3.5): {"wl-scores": {...}, "wl-stats": {...}}.
 #include <ATen/Parallel.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
-
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 
@@ -15,6 +13,7 @@
 #include "app/training_config.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/peak_memory.hpp"
 #include "core/stage_timer.hpp"
 #include "trainer/trainer.hpp"
 
@@ -26,12 +25,6 @@ struct BenchOptions {
     std::vector<std::string> overrides;
     std::string report;
 };
-
-double peak_rss_mb() {
-    struct rusage usage {};
-    getrusage(RUSAGE_SELF, &usage);
-    return usage.ru_maxrss / 1024.0;  // Linux reports kB
-}
 
 /// Allreduce time (median of 10 calls) for messages from 8 B up to the gradient size: the
 /// alpha-beta input of scripts/scaling_model.py. Empty on one rank.
