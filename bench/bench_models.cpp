@@ -6,7 +6,8 @@
 // (DESIGN §3.3) on a layered random graph, with 2 and 1 intra-op threads; variants fast (the
 // model's forward), fast+checkpointing and plain (plain_forward, the textbook formulation). Before
 // timing, each benchmark checks that fast and plain logits agree (skips with an error if not).
-// Counters: edges_per_s = E / (wall time of one step).
+// Counters: edges_per_s = E / (wall time of one step). ModelStepPair alternates fast and plain
+// steps in one process and reports both medians and their ratio: the figure for issue #7.
 //
 // AgnnStep: one training step of HEP.TrkX's AGNN (H=64, tanh, 8 iterations, as its agnn.yaml)
 // with sparse (gather + segment sums) and dense (Ri/Ro incidence matrices, bmm-style matmuls)
@@ -16,8 +17,9 @@
 // Every benchmark runs under the training allocator policy of hepgnn train (core/
 // allocator_policy.hpp), for the fast and the plain variants alike.
 //
-// Kernels: segment_sum vs index_add_, gather_add vs index_select + add, and the fused bias +
-// LayerNorm + ReLU (forward and backward) vs torch's add + layer_norm + relu, on [E, 64] float32.
+// Kernels: segment_sum vs index_add_, gather_add vs index_select + add, the fused bias +
+// LayerNorm + ReLU (forward and backward) vs torch's add + layer_norm + relu, and the
+// row-blocked x W^T (forward and backward) vs torch::matmul, on [E, 64] float32.
 // Counter GB_per_s = (bytes read + bytes written) / time, counting each value once:
 //   segment_sum, index_add_:    (E*H read + N*H written) * 4 bytes
 //   gather_add, index_select:   (2*E*H read + E*H written) * 4 bytes
@@ -26,6 +28,8 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <memory>
 
@@ -35,6 +39,7 @@
 #include "models/graph_input.hpp"
 #include "models/interaction_network.hpp"
 #include "models/layer_norm_activation.hpp"
+#include "models/row_blocked_matmul.hpp"
 #include "models/segment_ops.hpp"
 
 namespace {
@@ -56,6 +61,16 @@ GraphInput layered_graph(int64_t n_nodes, int64_t n_edges, uint64_t seed = 1) {
 
 enum Variant { kFast = 0, kFastCheckpointing = 1, kPlain = 2 };
 
+/// Before timing: the fast and plain forms must give the same logits (else skip with an error).
+bool fast_matches_plain(InteractionNetwork& model, const GraphInput& graph,
+                        benchmark::State& state) {
+    torch::NoGradGuard no_grad;
+    const auto diff = (model.forward(graph) - plain_forward(model, graph)).abs().max();
+    if (diff.item<float>() <= 1e-4f) return true;
+    state.SkipWithError("fast and plain logits differ");
+    return false;
+}
+
 void BM_ModelStep(benchmark::State& state) {
     at::set_num_threads(static_cast<int>(state.range(3)));
     const auto variant = static_cast<Variant>(state.range(0));
@@ -65,14 +80,7 @@ void BM_ModelStep(benchmark::State& state) {
     torch::manual_seed(7);
     InteractionNetwork model{config};
     const auto labels = (torch::rand({graph.num_edges()}) < 0.1).to(torch::kFloat32);
-    {
-        torch::NoGradGuard no_grad;
-        const auto diff = (model.forward(graph) - plain_forward(model, graph)).abs().max();
-        if (diff.item<float>() > 1e-4f) {
-            state.SkipWithError("fast and plain logits differ");
-            return;
-        }
-    }
+    if (!fast_matches_plain(model, graph, state)) return;
     auto step = [&] {
         model.zero_grad();
         auto logits = variant == kPlain ? plain_forward(model, graph) : model.forward(graph);
@@ -93,6 +101,55 @@ void step_args(benchmark::internal::Benchmark* b) {
     b->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 BENCHMARK(BM_ModelStep)->Apply(step_args);
+
+/// Fast and plain steps alternated in one process, on one model and graph: the machines are
+/// shared, and a slow spell then hits both sides of the ratio alike. Counters are medians over
+/// the rounds: fast_ms, plain_ms, and plain_over_fast (the median of the per-round ratios).
+/// Rounds: the `rounds` argument; which side runs first alternates between rounds.
+void BM_ModelStepPair(benchmark::State& state) {
+    at::set_num_threads(static_cast<int>(state.range(2)));
+    const auto graph = layered_graph(state.range(0), state.range(1));
+    torch::manual_seed(7);
+    InteractionNetwork model{ModelConfig{}};
+    if (!fast_matches_plain(model, graph, state)) return;
+    const auto labels = (torch::rand({graph.num_edges()}) < 0.1).to(torch::kFloat32);
+    auto step = [&](bool plain) {
+        const auto start = std::chrono::steady_clock::now();
+        model.zero_grad();
+        auto logits = plain ? plain_forward(model, graph) : model.forward(graph);
+        torch::binary_cross_entropy_with_logits(logits, labels).backward();
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count();
+    };
+    step(false);  // warm-up: first-touch allocations of both forms
+    step(true);
+    std::vector<double> fast, plain, ratio;
+    for (auto _ : state) {
+        for (int64_t round = 0; round < state.range(3); ++round) {
+            const bool plain_first = round % 2 == 1;
+            const double first = step(plain_first), second = step(!plain_first);
+            fast.push_back(plain_first ? second : first);
+            plain.push_back(plain_first ? first : second);
+            ratio.push_back(plain.back() / fast.back());
+        }
+    }
+    const auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        const size_t n = v.size();
+        return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    };
+    state.counters["fast_ms"] = median(fast);
+    state.counters["plain_ms"] = median(plain);
+    state.counters["plain_over_fast"] = median(ratio);
+}
+BENCHMARK(BM_ModelStepPair)
+    ->ArgNames({"nodes", "edges", "threads", "rounds"})
+    ->Args({5000, 30000, 2, 9})
+    ->Args({5000, 30000, 1, 9})
+    ->Args({50000, 300000, 2, 3})
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
 
 /// The counters of a whole-step benchmark: peak memory and edges per second.
 void set_step_counters(benchmark::State& state, const GraphInput& graph) {
@@ -229,6 +286,30 @@ void BM_TorchLayerNormRelu(benchmark::State& state) {
 }
 BENCHMARK(BM_LayerNormRelu)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
 BENCHMARK(BM_TorchLayerNormRelu)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+
+// x W^T forward and backward (dx and dW) on [E, H] rows: the row-blocked panel product (Note
+// [Row-blocked products]) against torch::matmul with OpenBLAS.
+void matmul_step(benchmark::State& state, bool blocked) {
+    at::set_num_threads(static_cast<int>(state.range(0)));
+    torch::manual_seed(1);
+    const auto x = torch::randn({kEdges, kWidth}).requires_grad_(true);
+    const auto w = torch::randn({kWidth, kWidth}).requires_grad_(true);
+    const auto dy = torch::randn({kEdges, kWidth});
+    for (auto _ : state) {
+        const auto y = blocked ? hepgnn::models::row_blocked_matmul(x, w) : torch::matmul(x, w.t());
+        benchmark::DoNotOptimize(torch::autograd::grad({y}, {x, w}, {dy}));
+    }
+    state.counters["GFLOP_per_s"] = benchmark::Counter(
+        3 * 2.0 * kEdges * kWidth * kWidth, benchmark::Counter::kIsIterationInvariantRate);
+}
+void BM_RowBlockedMatmul(benchmark::State& state) {
+    matmul_step(state, true);
+}
+void BM_TorchMatmul(benchmark::State& state) {
+    matmul_step(state, false);
+}
+BENCHMARK(BM_RowBlockedMatmul)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+BENCHMARK(BM_TorchMatmul)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
 
 }  // namespace
 

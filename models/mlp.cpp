@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "models/layer_norm_activation.hpp"
+#include "models/row_blocked_matmul.hpp"
 
 namespace hepgnn::models {
 
@@ -55,12 +56,12 @@ torch::Tensor MlpImpl::finish_block(size_t block, torch::Tensor z) {
 torch::Tensor MlpImpl::after_first_linear(torch::Tensor z) {
     z = finish_block(0, std::move(z));
     for (size_t i = 1; i < linears_.size(); ++i)
-        z = finish_block(i, torch::matmul(z, linears_[i]->weight.t()));
+        z = finish_block(i, row_blocked_matmul(z, linears_[i]->weight));
     return z;
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-    return after_first_linear(torch::matmul(x, linears_.front()->weight.t()));
+    return after_first_linear(row_blocked_matmul(x, linears_.front()->weight));
 }
 
 torch::Tensor MlpImpl::plain_forward(const torch::Tensor& x) {

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "models/row_blocked_matmul.hpp"
 
 namespace hepgnn::models {
 namespace {
@@ -407,12 +408,11 @@ Tensor edge_linear(const Tensor& weight, const Tensor& bias, const Tensor& x,
     HEPGNN_CHECK(weight.dim() == 2 && weight.size(1) == 2 * f + c,
                  "edge_linear: the weight has shape {} but its input [x_s, x_r, c] has {} columns",
                  c10::str(weight.sizes()), 2 * f + c);
-    const auto w_sender = weight.narrow(1, 0, f).t();
-    const auto w_receiver = weight.narrow(1, f, f).t();
-    auto a = bias.defined() ? torch::addmm(bias, x, w_sender) : torch::mm(x, w_sender);
-    auto b = torch::mm(x, w_receiver);
+    auto a = row_blocked_matmul(x, weight.narrow(1, 0, f));
+    if (bias.defined()) a = a + bias;
+    auto b = row_blocked_matmul(x, weight.narrow(1, f, f));
     if (c == 0) return gather_add(a, b, index);
-    auto e = torch::mm(edge_features, weight.narrow(1, 2 * f, c).t());
+    auto e = row_blocked_matmul(edge_features, weight.narrow(1, 2 * f, c));
     check_gather_add(a, b, index, e);
     if (!a.is_cpu()) return fallback::gather_add(a, b, index, e);
     // e is our own contiguous temporary and mm's backward does not keep it: accumulate into
