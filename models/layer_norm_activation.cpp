@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "models/vector_clones.hpp"
 
 namespace hepgnn::models {
 namespace {
@@ -76,15 +77,8 @@ __attribute__((always_inline)) inline T derivative(T y, T p) {
 }
 
 // Rows are short (H = 64), so the kernels are compute-bound in cache: they are compiled for
-// AVX-512 and AVX2 as well as the baseline x86-64 and pick one at load time (GCC function
-// multi-versioning), as torch's own kernels do. Inner loops are free of branches (bias is never
-// null: a zero row stands in for a missing one) so that they vectorize.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HEPGNN_VECTOR_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define HEPGNN_VECTOR_CLONES
-#endif
+// AVX-512 and AVX2 as well as the baseline (HEPGNN_VECTOR_CLONES). Inner loops are free of
+// branches (bias is never null: a zero row stands in for a missing one) so that they vectorize.
 
 /// The operands of one call, contiguous: z, y, dy, dz [rows, h]; bias, gamma, beta [h];
 /// mean, rstd [rows]; partial [blocks, 3, h].
