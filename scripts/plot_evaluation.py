@@ -5,6 +5,8 @@ Writes into --out (default: the JSON's folder):
   roc.png                      ROC curve of the edge classifier     (key "roc")
   edge_efficiency_vs_pt.png    edge efficiency per pT bin           (key "edge_efficiency_vs_pt")
   score_distribution.png       edge scores of true and fake edges   (key "score_histogram")
+  edge_metrics_vs_inner_r.png  edge efficiency and purity by the    (key "edge_metrics_vs_inner_r", optional)
+                               radius of the edge's inner hit
   track_efficiency_vs_pt.png   track efficiency per pT bin          (key "track_efficiency_vs_pt", optional)
   track_efficiency_vs_eta.png  track efficiency per eta bin         (key "track_efficiency_vs_eta", optional)
 
@@ -134,6 +136,23 @@ def plot_binned_efficiency(plt, bins, path, title, xlabel, ylabel, categorical):
     save(plt, fig, path)
 
 
+def plot_efficiency_and_purity(plt, eff_bins, pur_bins, path):
+    """Edge efficiency and purity per inner-hit radius bin (categorical: one bin per layer)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for bins, label, shift in ((eff_bins, "efficiency", -0.1), (pur_bins, "purity", 0.1)):
+        shown = [(k, n, e) for k, (_, _, n, e) in enumerate(bins) if n > 0]
+        ax.errorbar([k + shift for k, _, _ in shown], [e for _, _, e in shown],
+                    yerr=[binomial_error(e, n) for _, n, e in shown], fmt="o", capsize=3,
+                    label=label)
+    ax.set_xticks(range(len(eff_bins)))
+    ax.set_xticklabels([bin_label(lo, hi) for lo, hi, _, _ in eff_bins], rotation=30)
+    ax.set(xlabel="radius of the edge's inner hit [mm]", ylabel="at the score cut",
+           title="Edge efficiency and purity by inner-hit radius", ylim=(0, 1.05))
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    save(plt, fig, path)
+
+
 def read_scores(doc):
     hist = need(doc, "score_histogram", "evaluation", dict)
     n = need(hist, "bins", "'score_histogram'", int)
@@ -164,7 +183,7 @@ def main(argv):
     parser = argparse.ArgumentParser(
         description="Plot edge and track metrics from hepgnn evaluate's evaluation.json.",
         epilog="Writes roc.png, edge_efficiency_vs_pt.png, score_distribution.png and, when "
-               "the JSON has track metrics, track_efficiency_vs_pt.png and "
+               "the JSON has them, edge_metrics_vs_inner_r.png, track_efficiency_vs_pt.png and "
                "track_efficiency_vs_eta.png.")
     parser.add_argument("evaluation_json", metavar="EVALUATION_JSON",
                         help="evaluation.json written by 'hepgnn evaluate'")
@@ -192,7 +211,12 @@ def main(argv):
         edge_pt = read_bins(doc, "edge_efficiency_vs_pt", "pt_low", "pt_high", "true_edges",
                             "edge_efficiency")
         scores = read_scores(doc)
-        track_pt = track_eta = None
+        track_pt = track_eta = r_eff = r_pur = None
+        if "edge_metrics_vs_inner_r" in doc:
+            r_eff = read_bins(doc, "edge_metrics_vs_inner_r", "r_low_mm", "r_high_mm",
+                              "true_edges", "edge_efficiency")
+            r_pur = read_bins(doc, "edge_metrics_vs_inner_r", "r_low_mm", "r_high_mm",
+                              "passing_edges", "edge_purity")
         if "track_efficiency_vs_pt" in doc:
             track_pt = read_bins(doc, "track_efficiency_vs_pt", "low", "high",
                                  "reconstructable", "efficiency")
@@ -216,6 +240,9 @@ def main(argv):
             "edge efficiency", categorical=True)),
         ("score_distribution.png", lambda p: plot_scores(plt, doc, scores, p)),
     ]
+    if r_eff is not None:
+        jobs.append(("edge_metrics_vs_inner_r.png",
+                     lambda p: plot_efficiency_and_purity(plt, r_eff, r_pur, p)))
     if track_pt is not None:
         jobs.append(("track_efficiency_vs_pt.png", lambda p: plot_binned_efficiency(
             plt, track_pt, p, "Track efficiency vs particle pT (no pT cut)",

@@ -1,7 +1,8 @@
 // hepgnn evaluate: edge metrics (efficiency, purity, AUC, ROC, efficiency vs
-// pT) and track metrics (candidates from scored edges, matched to particles:
-// efficiency, fake and duplicate rates, TrackML score) -> OUT/evaluation.json.
-// Runs on N ranks: each holds whole events, and every figure is a reduced count.
+// pT, efficiency and purity by the inner hit's radius) and track metrics (candidates from scored
+// edges, matched to particles: efficiency, fake and duplicate rates, TrackML score) ->
+// OUT/evaluation.json. Runs on N ranks: each holds whole events, and every figure is a reduced
+// count.
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -68,6 +69,53 @@ nlohmann::json edge_efficiency_vs_pt(const std::vector<data::EventGraph>& graphs
                                                     : nlohmann::json(kPtBins[b + 1])},
                         {"true_edges", n},
                         {"edge_efficiency", n > 0 ? double(found) / n : 0.0}});
+    }
+    return bins;
+}
+
+// Edge efficiency and purity by the radius of the edge's inner hit, reducible over ranks. The
+// bin edges lie between the TrackML barrel layers (32, 72, 116, 172, 260, 360, 500, 660, 820,
+// 1020 mm), so each bin holds the edges leaving one layer: where in the detector the classifier
+// loses true segments or passes fakes.
+const std::vector<double> kInnerRadiusBins = {0, 50, 95, 145, 215, 310, 430, 580, 740, 920, 1e9};
+
+nlohmann::json edge_metrics_vs_inner_r(const std::vector<data::EventGraph>& graphs,
+                                       const std::vector<std::vector<float>>& logits,
+                                       const data::FeatureInfo& features, double cut,
+                                       comm::Communicator& comm) {
+    const size_t n_bins = kInnerRadiusBins.size() - 1;
+    const int r_col = tracks::feature_column(features.names, "r");
+    const double r_scale = features.scale.at(static_cast<size_t>(r_col));
+    std::vector<int64_t> counts(4 * n_bins, 0);  // [edges, true, true passing, fake passing]
+    const float logit_cut = static_cast<float>(std::log(cut / (1 - cut)));
+    for (size_t g = 0; g < graphs.size(); ++g) {
+        const auto& graph = graphs[g];
+        for (int64_t e = 0; e < graph.n_edges(); ++e) {
+            const double r = graph.x[graph.senders[e] * graph.n_features + r_col] * r_scale;
+            size_t b = 0;
+            while (b + 1 < n_bins && r >= kInnerRadiusBins[b + 1]) ++b;
+            const bool passing = logits[g][e] > logit_cut;
+            counts[4 * b] += 1;
+            counts[4 * b + 1] += graph.y[e];
+            counts[4 * b + 2] += graph.y[e] && passing;
+            counts[4 * b + 3] += !graph.y[e] && passing;
+        }
+    }
+    comm.allreduce(counts.data(), counts.size());
+    nlohmann::json bins = nlohmann::json::array();
+    for (size_t b = 0; b < n_bins; ++b) {
+        const int64_t n = counts[4 * b], n_true = counts[4 * b + 1];
+        const int64_t found = counts[4 * b + 2], fakes = counts[4 * b + 3];
+        if (n == 0) continue;
+        bins.push_back(
+            {{"r_low_mm", kInnerRadiusBins[b]},
+             {"r_high_mm",
+              b + 1 == n_bins ? nlohmann::json(nullptr) : nlohmann::json(kInnerRadiusBins[b + 1])},
+             {"edges", n},
+             {"true_edges", n_true},
+             {"passing_edges", found + fakes},
+             {"edge_efficiency", n_true > 0 ? double(found) / n_true : 0.0},
+             {"edge_purity", found + fakes > 0 ? double(found) / (found + fakes) : 0.0}});
     }
     return bins;
 }
@@ -153,6 +201,7 @@ int run_evaluate(const EvaluateOptions& opt, Context& ctx) {
     trainer::accumulate_edge_metrics(dataset.graphs, logits, 1.0, metrics);
     metrics.allreduce(comm);
     const auto pt_bins = edge_efficiency_vs_pt(dataset.graphs, logits, opt.cut, comm);
+    const auto r_bins = edge_metrics_vs_inner_r(dataset.graphs, logits, features, opt.cut, comm);
     tracks::TrackMetrics tm;
     comm.collectively([&] { tm = track_metrics(opt, features, dataset.graphs, logits, comm); });
     const int64_t n_graphs = comm.allreduce_value<int64_t>(dataset.graphs.size());
@@ -181,6 +230,7 @@ int run_evaluate(const EvaluateOptions& opt, Context& ctx) {
         {"auc", metrics.auc()},
         {"roc", roc},
         {"edge_efficiency_vs_pt", pt_bins},
+        {"edge_metrics_vs_inner_r", r_bins},
         {"score_histogram", {{"bins", 100}, {"true", hist_true}, {"fake", hist_fake}}},
         {"track_method", opt.track_method},
         {"track_pt_min", opt.track_pt_min},

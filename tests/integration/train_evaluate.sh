@@ -52,7 +52,17 @@ e = json.load(open(sys.argv[1]))
 for k in ("n_graphs", "cut", "edge_efficiency", "edge_purity", "auc", "roc", "edge_efficiency_vs_pt"):
     assert k in e, k
 assert e["n_graphs"] > 0 and 0 <= e["edge_efficiency"] <= 1 and 0.5 < e["auc"] <= 1, e["auc"]
+# The radius bins partition the edges, and their counts add up to the overall figures.
+rb = e["edge_metrics_vs_inner_r"]
+assert sum(b["edges"] for b in rb) == e["n_edges"], rb
+assert sum(b["true_edges"] for b in rb) == e["n_true_edges"], rb
+found = sum(round(b["edge_efficiency"] * b["true_edges"]) for b in rb)
+assert abs(found / e["n_true_edges"] - e["edge_efficiency"]) < 1e-9, (found, e["edge_efficiency"])
+assert abs(found / sum(b["passing_edges"] for b in rb) - e["edge_purity"]) < 1e-9, rb
+assert all(b["r_low_mm"] < (b["r_high_mm"] or 1e9) for b in rb), rb
 PY
+/usr/bin/python3 "$HEPGNN_SOURCE_DIR/scripts/plot_evaluation.py" "$WORK/eval/evaluation.json" >/dev/null
+[[ -s $WORK/eval/edge_metrics_vs_inner_r.png ]] || fail "no edge_metrics_vs_inner_r.png"
 
 # Bad input: one clear line and a non-zero status each.
 expect_error "unknown key 'training.epoch'" "$HEPGNN" train --config "$WORK/cfg.yaml" --set training.epoch=3
