@@ -473,7 +473,7 @@ Tensor edge_linear(const Tensor& weight, const Tensor& bias, const Tensor& x,
     auto e = row_blocked_matmul(edge_features, weight.narrow(1, 2 * f, c));
     check_gather_add(a, b, index, e);
     if (!a.is_cpu()) return fallback::gather_add(a, b, index, e);
-    // e is our own contiguous temporary and mm's backward does not keep it: accumulate into
+    // e is our own contiguous temporary and the product's backward does not keep it: add into
     // it rather than allocate another [E, out] tensor (fresh pages are costly, DESIGN §4).
     return GatherAddFunction::apply(a.contiguous(), b.contiguous(), c10::optional<Tensor>(e), index,
                                     /*in_place=*/true);

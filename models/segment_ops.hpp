@@ -10,7 +10,8 @@
 // split between threads with at::parallel_for. So the result is bit-identical for any number of
 // threads, there are no atomics, and no memory is allocated beyond the output. A gather from
 // nodes to edges is the adjoint of a segment sum, so each is the other's backward (and both are
-// differentiable twice).
+// differentiable twice). Rows of 64 floats (the model's width) are summed in registers, with
+// the rows of the next edges prefetched: a node's edges lie anywhere in the edge tensor.
 //
 // Off the CPU the same functions fall back to torch's index_select / index_add_ /
 // scatter_reduce, which autograd differentiates; only the CPU path has custom kernels.
