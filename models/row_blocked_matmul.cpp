@@ -120,22 +120,30 @@ void panel_matmul_at(const float*, int64_t, int64_t, const float*, int64_t, floa
 
 // ---- row blocks -----------------------------------------------------------------------------
 
-/// out = a m over row blocks; a [R, K] contiguous, m [K, O] (any strides), out [R, O].
-void blocked_mm(const Tensor& a, const Tensor& m, Tensor& out) {
-    const int64_t rows = a.size(0), k = a.size(1), n = m.size(1);
-    const bool panel = panel_path(a, n);
-    const Tensor mc = panel ? m.contiguous() : m;
+/// Calls fn(block, first_row, row_count) for every row block, the blocks shared between threads.
+template <typename Fn>
+void for_each_row_block(int64_t rows, const Fn& fn) {
     at::parallel_for(0, num_blocks(rows), 1, [&](int64_t begin, int64_t end) {
         torch::NoGradGuard no_grad;  // grad mode is thread-local: off in forward's caller only
         for (int64_t blk = begin; blk < end; ++blk) {
-            const int64_t first = blk * kBlockRows, count = std::min(kBlockRows, rows - first);
-            if (panel) {
-                panel_matmul(a.data_ptr<float>() + first * k, k, count, k, mc.data_ptr<float>(), n,
-                             out.data_ptr<float>() + first * n);
-            } else {
-                auto o = out.narrow(0, first, count);
-                at::mm_out(o, a.narrow(0, first, count), m);
-            }
+            const int64_t first = blk * kBlockRows;
+            fn(blk, first, std::min(kBlockRows, rows - first));
+        }
+    });
+}
+
+/// out = a m over row blocks; a [R, K] contiguous, m [K, O] (any strides), out [R, O].
+void blocked_mm(const Tensor& a, const Tensor& m, Tensor& out) {
+    const int64_t k = a.size(1), n = m.size(1);
+    const bool panel = panel_path(a, n);
+    const Tensor mc = panel ? m.contiguous() : m;
+    for_each_row_block(a.size(0), [&](int64_t, int64_t first, int64_t count) {
+        if (panel) {
+            panel_matmul(a.data_ptr<float>() + first * k, k, count, k, mc.data_ptr<float>(), n,
+                         out.data_ptr<float>() + first * n);
+        } else {
+            auto o = out.narrow(0, first, count);
+            at::mm_out(o, a.narrow(0, first, count), m);
         }
     });
 }
@@ -145,17 +153,13 @@ Tensor blocked_mm_at(const Tensor& a, const Tensor& d) {
     const int64_t rows = a.size(0), k = a.size(1), n = d.size(1), blocks = num_blocks(rows);
     const bool panel = panel_path(a, n);
     auto partial = torch::empty({blocks, k, n}, a.options());
-    at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
-        torch::NoGradGuard no_grad;
-        for (int64_t blk = begin; blk < end; ++blk) {
-            const int64_t first = blk * kBlockRows, count = std::min(kBlockRows, rows - first);
-            auto p = partial[blk];
-            if (panel) {
-                panel_matmul_at(a.data_ptr<float>() + first * k, count, k,
-                                d.data_ptr<float>() + first * n, n, p.data_ptr<float>());
-            } else {
-                at::mm_out(p, a.narrow(0, first, count).t(), d.narrow(0, first, count));
-            }
+    for_each_row_block(rows, [&](int64_t blk, int64_t first, int64_t count) {
+        auto p = partial[blk];
+        if (panel) {
+            panel_matmul_at(a.data_ptr<float>() + first * k, count, k,
+                            d.data_ptr<float>() + first * n, n, p.data_ptr<float>());
+        } else {
+            at::mm_out(p, a.narrow(0, first, count).t(), d.narrow(0, first, count));
         }
     });
     auto sum = partial[0].clone();

@@ -40,6 +40,18 @@ struct EvaluateOptions {
     std::string save_logits;
 };
 
+/// The bin of `value` among the bins [edges[b], edges[b + 1]) (the last one open above).
+size_t bin_of(const std::vector<double>& edges, double value) {
+    size_t b = 0;
+    while (b + 2 < edges.size() && value >= edges[b + 1]) ++b;
+    return b;
+}
+
+/// A bin's upper edge for JSON: null for the open last bin.
+nlohmann::json upper_edge(const std::vector<double>& edges, size_t b) {
+    return b + 2 == edges.size() ? nlohmann::json(nullptr) : nlohmann::json(edges[b + 1]);
+}
+
 // Edge efficiency per pT bin of the true edge's particle, reducible over ranks.
 const std::vector<double> kPtBins = {0.0, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 1e9};
 
@@ -53,9 +65,7 @@ nlohmann::json edge_efficiency_vs_pt(const std::vector<data::EventGraph>& graphs
         const auto& graph = graphs[g];
         for (int64_t e = 0; e < graph.n_edges(); ++e) {
             if (!graph.y[e]) continue;
-            const float pt = graph.pt[graph.senders[e]];
-            size_t b = 0;
-            while (b + 1 < n_bins && pt >= kPtBins[b + 1]) ++b;
+            const size_t b = bin_of(kPtBins, graph.pt[graph.senders[e]]);
             counts[2 * b] += 1;
             counts[2 * b + 1] += logits[g][e] > logit_cut;
         }
@@ -65,8 +75,7 @@ nlohmann::json edge_efficiency_vs_pt(const std::vector<data::EventGraph>& graphs
     for (size_t b = 0; b < n_bins; ++b) {
         const int64_t n = counts[2 * b], found = counts[2 * b + 1];
         bins.push_back({{"pt_low", kPtBins[b]},
-                        {"pt_high", b + 1 == n_bins ? nlohmann::json(nullptr)
-                                                    : nlohmann::json(kPtBins[b + 1])},
+                        {"pt_high", upper_edge(kPtBins, b)},
                         {"true_edges", n},
                         {"edge_efficiency", n > 0 ? double(found) / n : 0.0}});
     }
@@ -92,8 +101,7 @@ nlohmann::json edge_metrics_vs_inner_r(const std::vector<data::EventGraph>& grap
         const auto& graph = graphs[g];
         for (int64_t e = 0; e < graph.n_edges(); ++e) {
             const double r = graph.x[graph.senders[e] * graph.n_features + r_col] * r_scale;
-            size_t b = 0;
-            while (b + 1 < n_bins && r >= kInnerRadiusBins[b + 1]) ++b;
+            const size_t b = bin_of(kInnerRadiusBins, r);
             const bool passing = logits[g][e] > logit_cut;
             counts[4 * b] += 1;
             counts[4 * b + 1] += graph.y[e];
@@ -109,8 +117,7 @@ nlohmann::json edge_metrics_vs_inner_r(const std::vector<data::EventGraph>& grap
         if (n == 0) continue;
         bins.push_back(
             {{"r_low_mm", kInnerRadiusBins[b]},
-             {"r_high_mm",
-              b + 1 == n_bins ? nlohmann::json(nullptr) : nlohmann::json(kInnerRadiusBins[b + 1])},
+             {"r_high_mm", upper_edge(kInnerRadiusBins, b)},
              {"edges", n},
              {"true_edges", n_true},
              {"passing_edges", found + fakes},
