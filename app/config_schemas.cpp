@@ -13,6 +13,9 @@ ConfigSchema prepare_schema() {
     s.integer("n_phi_sections", 8, 1, 1024, "graphs per event in phi");
     s.integer("n_eta_sections", 2, 1, 1024, "graphs per event in eta");
     s.real_list("eta_range", "[-5, 5]", "[low, high]; hits outside are dropped");
+    s.real_list("feature_scale", "[]",
+                "[r mm, phi rad, z mm]; node features are r, phi (from the section centre) "
+                "and z divided by these; [] takes HEP.TrkX's [1000, pi/n_phi_sections, 1000]");
     s.flag("skip_uncrossed_layers", true,
            "also connect layers i and i+2 when the segment passes outside layer i+1's z "
            "extent (the pixel-to-strip step), so such tracks are not cut in two");
@@ -31,6 +34,7 @@ data::GraphBuilder::Config graph_builder_config(const Config& config) {
     HEPGNN_CHECK(eta.size() == 2 && eta[0] < eta[1],
                  "{}: key 'eta_range' must be [low, high] with low < high", config.source());
     c.eta_range = {eta[0], eta[1]};
+    c.feature_scale = config.get_float_list("feature_scale");
     return c;
 }
 

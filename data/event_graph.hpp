@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "data/feature_info.hpp"
+
 namespace hepgnn::data {
 
 struct EventGraph {
@@ -34,12 +36,6 @@ struct EventGraph {
                                     (hit_id.size() + particle_id.size()) * sizeof(int64_t) +
                                     pt.size() * sizeof(float));
     }
-};
-
-/// Feature layout written by `prepare` (DESIGN §3.2).
-struct FeatureInfo {
-    std::vector<std::string> names;  // e.g. {"r", "phi", "z"}
-    std::vector<float> scale;        // divide raw value by this to get the stored one
 };
 
 }  // namespace hepgnn::data

@@ -39,8 +39,13 @@ struct GraphBuilder::SelectedHit {
 };
 
 FeatureInfo GraphBuilder::feature_info(const Config& config) {
-    return FeatureInfo{{"r", "phi", "z"},
-                       {1000.0f, static_cast<float>(kPi / config.n_phi_sections), 1000.0f}};
+    const auto& s = config.feature_scale;
+    if (s.empty())
+        return FeatureInfo{{"r", "phi", "z"},
+                           {1000.0f, static_cast<float>(kPi / config.n_phi_sections), 1000.0f}};
+    return FeatureInfo{
+        {"r", "phi", "z"},
+        {static_cast<float>(s[0]), static_cast<float>(s[1]), static_cast<float>(s[2])}};
 }
 
 GraphBuilder::GraphBuilder(Config config) : config_(config) {
@@ -55,6 +60,11 @@ GraphBuilder::GraphBuilder(Config config) : config_(config) {
                  config_.phi_slope_max);
     HEPGNN_CHECK(config_.z0_max > 0, "z0_max must be > 0 (got {})", config_.z0_max);
     HEPGNN_CHECK(config_.pt_min >= 0, "pt_min must be >= 0 (got {})", config_.pt_min);
+    HEPGNN_CHECK(config_.feature_scale.empty() ||
+                     (config_.feature_scale.size() == 3 &&
+                      std::all_of(config_.feature_scale.begin(), config_.feature_scale.end(),
+                                  [](double v) { return v > 0; })),
+                 "feature_scale must be empty or three positive numbers [r, phi, z]");
 }
 
 std::vector<EventGraph> GraphBuilder::build(const TrackmlEvent& event) const {

@@ -24,9 +24,11 @@ public:
         // Also segments from layer i to i+2 that pass outside layer i+1's z
         // extent (Note [Uncrossed layers]); false: adjacent layers only (HEP.TrkX).
         bool skip_uncrossed_layers = true;
+        // Divisors of [r, phi, z]; empty: HEP.TrkX's [1000 mm, pi/n_phi_sections, 1000 mm].
+        std::vector<double> feature_scale;
     };
 
-    /// Feature names and scales the builder writes ([r, phi, z] / [1000, pi/n_phi, 1000]).
+    /// Feature names and the scales the builder divides them by.
     static FeatureInfo feature_info(const Config& config);
 
     explicit GraphBuilder(Config config);

@@ -27,6 +27,7 @@ ShardedDataset load_shard(const std::filesystem::path& path, int rank, int size,
     }
     out.global_graphs = n;
     out.n_features = file.n_features();
+    out.features = file.features();
     if (options.whole_events) {
         // Pack events (their graphs together) instead of single graphs.
         std::map<int64_t, std::vector<int64_t>> by_event;

@@ -16,6 +16,7 @@ struct ShardedDataset {
     int64_t global_graphs = 0;       // in the (possibly limited) file
     int64_t global_edges = 0;
     int32_t n_features = 0;
+    FeatureInfo features;          // names and scales of the file
     double shard_imbalance = 1.0;  // max/mean edges over ranks
 
     int64_t local_edges() const;

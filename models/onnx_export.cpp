@@ -615,7 +615,8 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> interaction_network_pa
 }
 
 std::string interaction_network_onnx(const ModelConfig& config, const ParameterMap& params,
-                                     int opset) {
+                                     int opset,
+                                     const std::map<std::string, std::string>& metadata) {
     HEPGNN_CHECK(opset == 16 || opset == 17,
                  "ONNX export: opset {} is not supported; use 16 or 17 (ScatterElements' add "
                  "reduction needs 16; libonnx 1.12 knows opsets up to 17)",
@@ -639,6 +640,11 @@ std::string interaction_network_onnx(const ModelConfig& config, const ParameterM
     auto* meta = model.add_metadata_props();
     meta->set_key("hepgnn.model_config");
     meta->set_value(config_json(config, opset));
+    for (const auto& [key, value] : metadata) {
+        auto* prop = model.add_metadata_props();
+        prop->set_key(key);
+        prop->set_value(value);
+    }
 
     ox::GraphProto* graph = model.mutable_graph();
     graph->set_name("interaction_network");
@@ -691,8 +697,9 @@ std::string interaction_network_onnx(const ModelConfig& config, const ParameterM
 }
 
 void write_interaction_network_onnx(const ModelConfig& config, const ParameterMap& params,
-                                    const std::filesystem::path& out, int opset) {
-    const std::string bytes = interaction_network_onnx(config, params, opset);
+                                    const std::filesystem::path& out, int opset,
+                                    const std::map<std::string, std::string>& metadata) {
+    const std::string bytes = interaction_network_onnx(config, params, opset, metadata);
     replace_file_atomically(out, [&](const std::filesystem::path& tmp) {
         std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
         HEPGNN_CHECK(file.good(), "cannot open '{}' to write the ONNX model", tmp.string());

@@ -53,10 +53,12 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> interaction_network_pa
 /// has the wrong shape (the message names it), or when libonnx's checker or shape inference
 /// rejects the graph.
 std::string interaction_network_onnx(const ModelConfig& config, const ParameterMap& params,
-                                     int opset = 17);
+                                     int opset = 17,
+                                     const std::map<std::string, std::string>& metadata = {});
 
 /// interaction_network_onnx() written to `out` atomically (old file or new file, never half).
 void write_interaction_network_onnx(const ModelConfig& config, const ParameterMap& params,
-                                    const std::filesystem::path& out, int opset = 17);
+                                    const std::filesystem::path& out, int opset = 17,
+                                    const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace hepgnn::models

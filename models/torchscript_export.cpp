@@ -98,7 +98,8 @@ std::string forward_method(const InteractionNetwork& model) {
 
 }  // namespace
 
-void export_torchscript(GnnModel& model, const std::filesystem::path& out) {
+void export_torchscript(GnnModel& model, const std::filesystem::path& out,
+                        const std::map<std::string, std::string>& metadata) {
     auto* in = dynamic_cast<InteractionNetwork*>(&model);
     HEPGNN_CHECK(in != nullptr,
                  "export: model '{}' cannot be exported yet; TorchScript and ONNX export support "
@@ -141,8 +142,9 @@ void export_torchscript(GnnModel& model, const std::filesystem::path& out) {
                           "export: the TorchScript module differs from the model "
                           "by {} on a test graph",
                           diff);
-    replace_file_atomically(out,
-                            [&](const std::filesystem::path& tmp) { module.save(tmp.string()); });
+    const torch::jit::ExtraFilesMap extra(metadata.begin(), metadata.end());
+    replace_file_atomically(
+        out, [&](const std::filesystem::path& tmp) { module.save(tmp.string(), extra); });
 }
 
 }  // namespace hepgnn::models

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <string>
 
 namespace hepgnn::models {
 
@@ -15,6 +17,9 @@ class GnnModel;
 /// Writes `model` to `out` atomically. Before writing, runs the scripted module
 /// and `model` on a random graph and fails (InternalError) if their logits
 /// differ by more than 1e-4. Throws hepgnn::Error for models it cannot export.
-void export_torchscript(GnnModel& model, const std::filesystem::path& out);
+/// `metadata` goes into the archive as extra files (torch.jit.load's
+/// _extra_files), e.g. how the input features were scaled.
+void export_torchscript(GnnModel& model, const std::filesystem::path& out,
+                        const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace hepgnn::models

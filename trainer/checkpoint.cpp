@@ -73,6 +73,8 @@ CheckpointState parse_state(torch::serialize::InputArchive& archive,
         s.in_epoch.imbalance_sum = p.at("imbalance_sum").get<double>();
     }
     s.model = model_config_from_json(j.at("model").dump(), path.string());
+    if (j.contains("features"))
+        s.features = data::FeatureInfo::from_json(j.at("features").dump(), path.string());
     return s;
 }
 
@@ -116,23 +118,24 @@ std::string model_config_difference(const models::ModelConfig& a, const models::
 void save_checkpoint(const std::filesystem::path& path, models::GnnModel& model,
                      torch::optim::Optimizer* optimizer, const CheckpointState& state) {
     torch::serialize::OutputArchive archive;
-    const nlohmann::json meta = {{"format", kFormat},
-                                 {"version", kVersion},
-                                 {"epoch", state.epoch},
-                                 {"step", state.step},
-                                 {"has_best", state.has_best},
-                                 {"best_valid_loss", state.best_valid_loss},
-                                 {"loss_scale", state.loss_scale},
-                                 {"in_epoch",
-                                  {{"steps_done", state.in_epoch.steps_done},
-                                   {"loss_sum", state.in_epoch.loss_sum},
-                                   {"edges", state.in_epoch.edges},
-                                   {"graphs", state.in_epoch.graphs},
-                                   {"window_loss_sum", state.in_epoch.window_loss_sum},
-                                   {"window_edges", state.in_epoch.window_edges},
-                                   {"window_graphs", state.in_epoch.window_graphs},
-                                   {"imbalance_sum", state.in_epoch.imbalance_sum}}},
-                                 {"model", model_json(model.config())}};
+    nlohmann::json meta = {{"format", kFormat},
+                           {"version", kVersion},
+                           {"epoch", state.epoch},
+                           {"step", state.step},
+                           {"has_best", state.has_best},
+                           {"best_valid_loss", state.best_valid_loss},
+                           {"loss_scale", state.loss_scale},
+                           {"in_epoch",
+                            {{"steps_done", state.in_epoch.steps_done},
+                             {"loss_sum", state.in_epoch.loss_sum},
+                             {"edges", state.in_epoch.edges},
+                             {"graphs", state.in_epoch.graphs},
+                             {"window_loss_sum", state.in_epoch.window_loss_sum},
+                             {"window_edges", state.in_epoch.window_edges},
+                             {"window_graphs", state.in_epoch.window_graphs},
+                             {"imbalance_sum", state.in_epoch.imbalance_sum}}},
+                           {"model", model_json(model.config())}};
+    if (!state.features.empty()) meta["features"] = nlohmann::json::parse(state.features.to_json());
     archive.write("meta", c10::IValue(meta.dump()));
     torch::serialize::OutputArchive model_archive;
     model.save(model_archive);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "data/feature_info.hpp"
 #include "models/gnn_model.hpp"
 
 namespace torch::optim {
@@ -37,6 +38,7 @@ struct CheckpointState {
     EpochProgress in_epoch;  // progress inside epoch `epoch` (0-based), for a mid-epoch stop
     double loss_scale = 1;   // float16 loss scale (Note [Mixed precision]); 1 otherwise
     models::ModelConfig model;
+    data::FeatureInfo features;  // of the training data; empty in checkpoints before it was kept
 };
 
 void save_checkpoint(const std::filesystem::path& path, models::GnnModel& model,

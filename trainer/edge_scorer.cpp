@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <optional>
 
 #include "core/error.hpp"
 #include "models/gnn_model.hpp"
@@ -35,7 +36,8 @@ std::vector<float> to_vector(const torch::Tensor& logits, const data::EventGraph
 
 class CheckpointScorer : public EdgeScorer {
 public:
-    explicit CheckpointScorer(std::shared_ptr<models::GnnModel> model) : model_(std::move(model)) {
+    CheckpointScorer(std::shared_ptr<models::GnnModel> model, data::FeatureInfo features)
+        : model_(std::move(model)), features_(std::move(features)) {
         model_->eval();
     }
     std::vector<float> logits(const data::EventGraph& g) override {
@@ -49,15 +51,17 @@ public:
         return "checkpoint (" + model_->config().name + ", " +
                std::to_string(models::count_parameters(*model_)) + " parameters)";
     }
+    const data::FeatureInfo& features() const override { return features_; }
 
 private:
     std::shared_ptr<models::GnnModel> model_;
+    data::FeatureInfo features_;
 };
 
 class TorchScriptScorer : public EdgeScorer {
 public:
-    TorchScriptScorer(torch::jit::Module module, std::string path)
-        : module_(std::move(module)), path_(std::move(path)) {
+    TorchScriptScorer(torch::jit::Module module, std::string path, data::FeatureInfo features)
+        : module_(std::move(module)), path_(std::move(path)), features_(std::move(features)) {
         module_.eval();
     }
     std::vector<float> logits(const data::EventGraph& g) override {
@@ -74,10 +78,12 @@ public:
         }
     }
     std::string describe() const override { return "torchscript"; }
+    const data::FeatureInfo& features() const override { return features_; }
 
 private:
     torch::jit::Module module_;
     std::string path_;
+    data::FeatureInfo features_;
 };
 
 bool starts_with_onnx_magic(const std::filesystem::path& path) {
@@ -96,16 +102,16 @@ std::unique_ptr<EdgeScorer> load_edge_scorer(const std::filesystem::path& path) 
                  "'{}' is an ONNX model: run it with ONNX Runtime; give infer the checkpoint or "
                  "its TorchScript export (hepgnn export --format torchscript)",
                  path.string());
-    bool is_checkpoint = true;
+    std::optional<CheckpointState> state;
     try {
-        read_checkpoint_state(path);
+        state = read_checkpoint_state(path);
     } catch (const Error&) {
-        is_checkpoint = false;
     }
-    if (is_checkpoint) return std::make_unique<CheckpointScorer>(load_model(path));
+    if (state) return std::make_unique<CheckpointScorer>(load_model(path), state->features);
     torch::jit::Module module;
+    torch::jit::ExtraFilesMap extra{{data::kFeaturesMetadataKey, ""}};
     try {
-        module = torch::jit::load(path.string(), torch::kCPU);
+        module = torch::jit::load(path.string(), torch::kCPU, extra);
     } catch (const c10::Error&) {
         HEPGNN_FAIL(
             "'{}' is neither a hepgnn checkpoint nor a TorchScript model; pass "
@@ -114,7 +120,11 @@ std::unique_ptr<EdgeScorer> load_edge_scorer(const std::filesystem::path& path) 
     }
     HEPGNN_CHECK(module.find_method("forward").has_value(),
                  "'{}' is a TorchScript file without forward(x, edge_index)", path.string());
-    return std::make_unique<TorchScriptScorer>(std::move(module), path.string());
+    const std::string& features = extra[data::kFeaturesMetadataKey];
+    return std::make_unique<TorchScriptScorer>(
+        std::move(module), path.string(),
+        features.empty() ? data::FeatureInfo{}
+                         : data::FeatureInfo::from_json(features, path.string()));
 }
 
 }  // namespace hepgnn::trainer

@@ -19,6 +19,9 @@ public:
     virtual std::vector<float> logits(const data::EventGraph& graph) = 0;
     /// "checkpoint (interaction_network, 63425 parameters)" or "torchscript".
     virtual std::string describe() const = 0;
+    /// How the model's training data was scaled; empty when the file does not say
+    /// (checkpoints and exports from before hepgnn kept it).
+    virtual const data::FeatureInfo& features() const = 0;
 };
 
 /// Opens `path` as a hepgnn checkpoint or a TorchScript module with

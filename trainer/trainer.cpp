@@ -98,6 +98,11 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         if (!cfg.valid_file.empty()) {
             opt.max_graphs = cfg.max_valid_graphs;
             valid_set = data::load_shard(cfg.valid_file, comm.rank(), comm.size(), opt);
+            HEPGNN_CHECK(valid_set.features.same_as(train_set.features),
+                         "{} holds features {} but the training data {} holds {}; prepare both "
+                         "with the same feature_scale",
+                         cfg.valid_file.string(), valid_set.features.describe(),
+                         cfg.train_file.string(), train_set.features.describe());
         }
     });
 
@@ -106,6 +111,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     std::unique_ptr<torch::optim::Optimizer> optimizer;
     CheckpointState state;
     state.model = cfg.model;
+    state.features = train_set.features;
     bool resumed = false;
     comm.collectively([&] {
         model = models::make_model(cfg.model);
@@ -113,6 +119,10 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         optimizer = make_optimizer(model->parameters(), cfg.optimizer);
         if (cfg.resume == "auto" && std::filesystem::exists(last_path)) {
             state = load_checkpoint(last_path, *model, optimizer.get());
+            data::check_features_match(
+                state.features, fmt::format("checkpoint '{}'", last_path.string()),
+                train_set.features, fmt::format("'{}'", cfg.train_file.string()));
+            state.features = train_set.features;
             resumed = true;
         }
         if (root) {

@@ -192,6 +192,9 @@ int run_evaluate(const EvaluateOptions& opt, Context& ctx) {
         tracks::TrackBuilder check_config({opt.cut, opt.min_hits, opt.track_method});
         model = trainer::load_model(opt.checkpoint);
         features = data::GraphFile::open(opt.data).features();
+        data::check_features_match(trainer::read_checkpoint_state(opt.checkpoint).features,
+                                   fmt::format("checkpoint '{}'", opt.checkpoint), features,
+                                   fmt::format("'{}'", opt.data));
         data::ShardOptions so;
         so.truth = true;
         so.whole_events = true;  // tracks cross section borders

@@ -40,12 +40,17 @@ models::ParameterMap parameter_map(models::GnnModel& model) {
 int run_export(const ExportOptions& opt, Context& ctx) {
     if (!ctx.is_root()) return 0;  // one file; other ranks have nothing to do
     auto model = trainer::load_model(opt.checkpoint);
+    // Consumers must scale their inputs as the training data was (Note in data/feature_info.hpp).
+    std::map<std::string, std::string> metadata;
+    if (const auto features = trainer::read_checkpoint_state(opt.checkpoint).features;
+        !features.empty())
+        metadata[data::kFeaturesMetadataKey] = features.to_json();
     if (opt.format == "torchscript") {
-        models::export_torchscript(*model, opt.out);
+        models::export_torchscript(*model, opt.out, metadata);
     } else {
 #ifdef HEPGNN_HAVE_ONNX
         models::write_interaction_network_onnx(model->config(), parameter_map(*model), opt.out,
-                                               opt.opset);
+                                               opt.opset, metadata);
 #else
         HEPGNN_FAIL(
             "export --format onnx: this hepgnn was built without libonnx; install "

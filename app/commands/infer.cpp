@@ -54,6 +54,11 @@ int run_infer(const InferOptions& opt, Context& ctx) {
         builder = std::make_unique<data::GraphBuilder>(graph_builder_config(config));
         tracks::TrackBuilder check({opt.cut, opt.min_hits, opt.track_method});
         scorer = trainer::load_edge_scorer(opt.model);
+        data::check_features_match(scorer->features(), fmt::format("model '{}'", opt.model),
+                                   data::GraphBuilder::feature_info(builder->config()),
+                                   opt.config.empty()
+                                       ? std::string("graphs of the default --config")
+                                       : fmt::format("graphs of --config '{}'", opt.config));
         events = data::list_trackml_events(opt.input);
         HEPGNN_CHECK(!events.empty(), "{}: no TrackML events (eventNNNNNNNNN-hits.csv) found",
                      opt.input);

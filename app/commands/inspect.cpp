@@ -47,10 +47,6 @@ int run_inspect(const InspectOptions& opt, Context& ctx) {
         std::printf("%s\n", j.dump(2).c_str());
         return 0;
     }
-    std::string features;
-    for (size_t i = 0; i < st.features.names.size(); ++i)
-        features +=
-            fmt::format("{}{}/{}", i ? ", " : "", st.features.names[i], st.features.scale[i]);
     std::printf("%s\n",
                 fmt::format("file:        {}\n"
                             "graphs:      {} from {} events\n"
@@ -61,9 +57,9 @@ int run_inspect(const InspectOptions& opt, Context& ctx) {
                             "{}"
                             "true edges:  {} ({:.4f} of all edges)\n"
                             "bytes:       {} on disk, {} in memory uncompressed",
-                            opt.file, st.n_graphs, st.n_events, features, st.nodes.total,
-                            st.nodes.min, st.nodes.median, st.nodes.mean, st.nodes.max,
-                            st.nodes.histogram_text(), st.edges.total, st.edges.min,
+                            opt.file, st.n_graphs, st.n_events, st.features.describe(),
+                            st.nodes.total, st.nodes.min, st.nodes.median, st.nodes.mean,
+                            st.nodes.max, st.nodes.histogram_text(), st.edges.total, st.edges.min,
                             st.edges.median, st.edges.mean, st.edges.max, st.edges.histogram_text(),
                             st.true_edges, st.true_fraction, st.file_bytes, st.raw_bytes)
                     .c_str());

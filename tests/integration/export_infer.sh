@@ -10,7 +10,7 @@ export ONNXRUNTIME_NODE_DIR="${ONNXRUNTIME_NODE_DIR:-$ORT_DIR}"
 
 small_graphs "$WORK/train.h5" 21 3
 # A hub graph in the file format of DESIGN §3.2: most edges share 5 receivers.
-"$PYTHON" - "$WORK/hub.h5" <<'PY'
+"$PYTHON" - "$WORK/hub.h5" "$WORK/train.h5" <<'PY'
 import sys, h5py, numpy as np
 rng = np.random.default_rng(1)
 n, e = 300, 4000
@@ -20,7 +20,7 @@ with h5py.File(sys.argv[1], "w") as f:
     f.attrs["format"] = "hepgnn-graphs"
     f.attrs["version"] = 1
     f.attrs["feature_names"] = np.array(["r", "phi", "z"], dtype=object)
-    f.attrs["feature_scale"] = np.array([1000, 0.39, 1000], dtype="f4")
+    f.attrs["feature_scale"] = h5py.File(sys.argv[2]).attrs["feature_scale"]  # the model's
     f["node_offsets"] = np.array([0, n], "i8"); f["edge_offsets"] = np.array([0, e], "i8")
     f["event_id"] = np.array([1], "i8"); f["section_id"] = np.array([0], "i4")
     f["x"] = rng.standard_normal((n, 3)).astype("f4")
@@ -46,7 +46,7 @@ YAML
             --save-logits "$WORK/${name}_$data.logits" >/dev/null 2>&1 || fail "$name: evaluate failed"
         "$PYTHON" - "$WORK/$name" "$WORK/$data.h5" "$WORK/${name}_$data.logits" "$NODE" \
             "$HEPGNN_SOURCE_DIR/tests/export/onnx_runner.js" <<'PY' || fail "$name on $data: exports differ"
-import subprocess, sys, h5py, numpy as np, onnx, torch
+import json, subprocess, sys, h5py, numpy as np, onnx, torch
 base, data, logits_file, node, runner = sys.argv[1:]
 onnx.checker.check_model(onnx.load(base + ".onnx"), full_check=True)
 want_all = np.fromfile(logits_file, dtype="<f4")
@@ -67,6 +67,14 @@ for g in range(len(no) - 1):
     assert ts.shape == want.shape == ort.shape, (ts.shape, want.shape, ort.shape)
     worst_ts = max(worst_ts, float(np.abs(ts - want).max(initial=0)))
     worst_ort = max(worst_ort, float(np.abs(ort - want).max(initial=0)))
+# Both exports say how their inputs were scaled: as the training data.
+scale = [float(v) for v in f.attrs["feature_scale"]]
+extra = {"hepgnn.features": ""}
+torch.jit.load(base + ".pt", _extra_files=extra)
+meta = {p.key: p.value for p in onnx.load(base + ".onnx").metadata_props}
+for text in (extra["hepgnn.features"], meta["hepgnn.features"]):
+    feats = json.loads(text)
+    assert feats["names"] == ["r", "phi", "z"] and np.allclose(feats["scale"], scale), (feats, scale)
 print(f"{base}: {len(no) - 1} graphs, {len(want_all)} edges: torchscript {worst_ts:.2e}, onnxruntime {worst_ort:.2e}")
 assert len(want_all) == eo[-1] and np.isfinite(want_all).all()
 assert worst_ts <= 1e-5, worst_ts
@@ -105,6 +113,8 @@ printf 'hit_id,x,y,z,volume_id,layer_id,module_id\n1,32,0,0,8,2,1\n2,0,500,0,13,
 echo "not a model" >"$WORK/notes.txt"
 expect_error "not a hepgnn checkpoint" "$HEPGNN" export --checkpoint "$WORK/notes.txt" --format onnx --out "$WORK/x.onnx"
 expect_error "neither a hepgnn checkpoint nor a TorchScript model" "$HEPGNN" infer --model "$WORK/notes.txt" --input "$WORK/ev_new" --out "$WORK/bad"
+expect_error "was trained on features r/1000, phi/0.3926" "$HEPGNN" infer --model "$WORK/sum.pt" --input "$WORK/ev_new" \
+    --out "$WORK/bad" --set "feature_scale=[1000, 0.03927, 100]"
 expect_error "is an ONNX model" "$HEPGNN" infer --model "$WORK/sum.onnx" --input "$WORK/ev_new" --out "$WORK/bad"
 cat >"$WORK/agnn.yaml" <<YAML
 output_dir: $WORK/agnn

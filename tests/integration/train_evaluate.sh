@@ -73,6 +73,13 @@ expect_error "holds a different model (model.hidden_dim 16 vs 32" "$HEPGNN" trai
 echo "garbage" >"$WORK/fake.ckpt"
 expect_error "is not a hepgnn checkpoint" "$HEPGNN" evaluate --checkpoint "$WORK/fake.ckpt" --data "$WORK/valid.h5"
 expect_error "not an HDF5 file" "$HEPGNN" train --config "$WORK/cfg.yaml" --set data.train="$WORK/fake.ckpt" --set output_dir="$WORK/run3"
+# Graphs scaled unlike the training data: validation data and evaluation refuse them.
+"$HEPGNN" prepare --input "$WORK/ev_valid" --out "$WORK/valid_scaled.h5" --set pt_min=1 \
+    --set "feature_scale=[1000, 0.03927, 100]" >/dev/null 2>&1
+expect_error "valid_scaled.h5 holds features r/1000, phi/0.03927, z/100 but the training data" \
+    "$HEPGNN" train --config "$WORK/cfg.yaml" --set data.valid="$WORK/valid_scaled.h5" --set output_dir="$WORK/run7"
+expect_error "best.ckpt' was trained on features r/1000, phi/0.3926" \
+    "$HEPGNN" evaluate --checkpoint "$WORK/run1/checkpoints/best.ckpt" --data "$WORK/valid_scaled.h5" --out "$WORK/eval_bad"
 # A data error on one rank stops both ranks with that rank's message.
 rc=0; mpi 2 "$HEPGNN" train --config "$WORK/cfg.yaml" --set data.valid="$WORK/fake.ckpt" --set output_dir="$WORK/run4" >/dev/null 2>"$WORK/err.txt" || rc=$?
 [[ $rc -ne 0 ]] || fail "2-rank train accepted a bad validation file"

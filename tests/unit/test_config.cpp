@@ -99,6 +99,10 @@ TEST(Config, PrepareSchemaFillsGraphBuilderConfig) {
     EXPECT_EQ(c.n_phi_sections, 4);
     EXPECT_EQ(c.n_eta_sections, 2);
     EXPECT_DOUBLE_EQ(c.eta_range[1], 2.0);
+    EXPECT_TRUE(c.feature_scale.empty());  // HEP.TrkX's scales unless set
+    const auto scaled = hepgnn::app::graph_builder_config(
+        Config::load(hepgnn::app::prepare_schema(), "", {"feature_scale=[1000, 0.04, 100]"}));
+    EXPECT_EQ(scaled.feature_scale, (std::vector<double>{1000, 0.04, 100}));
     EXPECT_THROW(hepgnn::app::graph_builder_config(
                      Config::load(hepgnn::app::prepare_schema(), "", {"eta_range=[2, -2]"})),
                  hepgnn::Error);

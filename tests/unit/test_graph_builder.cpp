@@ -236,6 +236,32 @@ TEST(GraphBuilder, FeaturesAreScaledAndLocalToTheSection) {
     }
 }
 
+TEST(GraphBuilder, CustomFeatureScaleDividesEachFeatureAndIsRecorded) {
+    const auto ev = synthetic_event(60, 20, 4);
+    GraphBuilder::Config plain;
+    plain.n_phi_sections = 4;
+    GraphBuilder::Config scaled = plain;
+    scaled.feature_scale = {500.0, kPi / 40, 100.0};  // r x2, phi x10, z x10 of HEP.TrkX's
+    const auto a = GraphBuilder(plain).build(ev), b = GraphBuilder(scaled).build(ev);
+    ASSERT_EQ(a.size(), b.size());
+    const auto info = GraphBuilder::feature_info(scaled);
+    EXPECT_FLOAT_EQ(info.scale[0], 500.0f);
+    EXPECT_FLOAT_EQ(info.scale[1], static_cast<float>(kPi / 40));
+    EXPECT_FLOAT_EQ(info.scale[2], 100.0f);
+    const float ratio[3] = {2.0f, 10.0f, 10.0f};
+    for (size_t g = 0; g < a.size(); ++g) {
+        ASSERT_EQ(a[g].x.size(), b[g].x.size());
+        EXPECT_EQ(a[g].senders, b[g].senders);
+        for (size_t i = 0; i < a[g].x.size(); ++i)
+            EXPECT_NEAR(b[g].x[i], a[g].x[i] * ratio[i % 3], 1e-5f * (1 + std::abs(b[g].x[i])));
+    }
+    GraphBuilder::Config bad = plain;
+    bad.feature_scale = {1000.0, 0.0, 1000.0};
+    EXPECT_THROW(GraphBuilder{bad}, hepgnn::Error);
+    bad.feature_scale = {1000.0, 1.0};
+    EXPECT_THROW(GraphBuilder{bad}, hepgnn::Error);
+}
+
 TEST(GraphBuilder, PtCutDropsLowPtAndNoiseAndKeepsOneHitPerLayer) {
     auto ev = synthetic_event(200, 300, 5);
     // Duplicate a hit of particle 1000 on its layer, slightly further out.
