@@ -106,6 +106,7 @@ std::unique_ptr<EdgeScorer> load_edge_scorer(const std::filesystem::path& path) 
     try {
         state = read_checkpoint_state(path);
     } catch (const Error&) {
+        // not a checkpoint: try TorchScript below
     }
     if (state) return std::make_unique<CheckpointScorer>(load_model(path), state->features);
     torch::jit::Module module;

@@ -40,7 +40,7 @@ models::ParameterMap parameter_map(models::GnnModel& model) {
 int run_export(const ExportOptions& opt, Context& ctx) {
     if (!ctx.is_root()) return 0;  // one file; other ranks have nothing to do
     auto model = trainer::load_model(opt.checkpoint);
-    // Consumers must scale their inputs as the training data was (Note in data/feature_info.hpp).
+    // Consumers must scale their inputs as the training data was (data/feature_info.hpp).
     std::map<std::string, std::string> metadata;
     if (const auto features = trainer::read_checkpoint_state(opt.checkpoint).features;
         !features.empty())

@@ -78,6 +78,8 @@ expect_error "not an HDF5 file" "$HEPGNN" train --config "$WORK/cfg.yaml" --set 
     --set "feature_scale=[1000, 0.03927, 100]" >/dev/null 2>&1
 expect_error "valid_scaled.h5 holds features r/1000, phi/0.03927, z/100 but the training data" \
     "$HEPGNN" train --config "$WORK/cfg.yaml" --set data.valid="$WORK/valid_scaled.h5" --set output_dir="$WORK/run7"
+expect_error "last.ckpt' was trained on features r/1000, phi/0.3926" "$HEPGNN" train --config "$WORK/cfg.yaml" \
+    --set data.train="$WORK/valid_scaled.h5" --set data.valid="$WORK/valid_scaled.h5" --set training.epochs=4
 expect_error "best.ckpt' was trained on features r/1000, phi/0.3926" \
     "$HEPGNN" evaluate --checkpoint "$WORK/run1/checkpoints/best.ckpt" --data "$WORK/valid_scaled.h5" --out "$WORK/eval_bad"
 # A data error on one rank stops both ranks with that rank's message.
