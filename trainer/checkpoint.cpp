@@ -186,7 +186,8 @@ CheckpointState load_checkpoint(const std::filesystem::path& path, models::GnnMo
     return s;
 }
 
-std::shared_ptr<models::GnnModel> load_model(const std::filesystem::path& path) {
+std::shared_ptr<models::GnnModel> load_model(const std::filesystem::path& path,
+                                             CheckpointState* state_out) {
     const auto state = read_checkpoint_state(path);
     std::shared_ptr<models::GnnModel> model;
     try {
@@ -195,7 +196,8 @@ std::shared_ptr<models::GnnModel> load_model(const std::filesystem::path& path) 
         HEPGNN_FAIL("checkpoint '{}' holds a model this hepgnn cannot build: {}", path.string(),
                     e.what());
     }
-    load_checkpoint(path, *model, nullptr);
+    const CheckpointState loaded = load_checkpoint(path, *model, nullptr);
+    if (state_out) *state_out = loaded;
     return model;
 }
 

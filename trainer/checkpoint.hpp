@@ -56,7 +56,10 @@ CheckpointState load_checkpoint(const std::filesystem::path& path, models::GnnMo
 /// The model a checkpoint holds, built from its config and loaded with its
 /// parameters (no optimizer): what evaluate, export and infer start from.
 /// Throws hepgnn::Error naming the file for unknown models or damaged files.
-std::shared_ptr<models::GnnModel> load_model(const std::filesystem::path& path);
+/// `state`, when given, receives the checkpoint's state (e.g. its features), so
+/// callers need not read the file again.
+std::shared_ptr<models::GnnModel> load_model(const std::filesystem::path& path,
+                                             CheckpointState* state = nullptr);
 
 /// Model config <-> JSON text (also used by evaluate/export).
 std::string model_config_to_json(const models::ModelConfig& config);

@@ -190,11 +190,11 @@ int run_evaluate(const EvaluateOptions& opt, Context& ctx) {
         HEPGNN_CHECK(opt.save_logits.empty() || comm.size() == 1,
                      "evaluate --save-logits writes one file: run it on one rank");
         tracks::TrackBuilder check_config({opt.cut, opt.min_hits, opt.track_method});
-        model = trainer::load_model(opt.checkpoint);
+        trainer::CheckpointState state;
+        model = trainer::load_model(opt.checkpoint, &state);
         features = data::GraphFile::open(opt.data).features();
-        data::check_features_match(trainer::read_checkpoint_state(opt.checkpoint).features,
-                                   fmt::format("checkpoint '{}'", opt.checkpoint), features,
-                                   fmt::format("'{}'", opt.data));
+        data::check_features_match(state.features, fmt::format("checkpoint '{}'", opt.checkpoint),
+                                   features, fmt::format("'{}'", opt.data));
         data::ShardOptions so;
         so.truth = true;
         so.whole_events = true;  // tracks cross section borders

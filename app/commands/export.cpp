@@ -39,12 +39,11 @@ models::ParameterMap parameter_map(models::GnnModel& model) {
 
 int run_export(const ExportOptions& opt, Context& ctx) {
     if (!ctx.is_root()) return 0;  // one file; other ranks have nothing to do
-    auto model = trainer::load_model(opt.checkpoint);
+    trainer::CheckpointState state;
+    auto model = trainer::load_model(opt.checkpoint, &state);
     // Consumers must scale their inputs as the training data was (data/feature_info.hpp).
     std::map<std::string, std::string> metadata;
-    if (const auto features = trainer::read_checkpoint_state(opt.checkpoint).features;
-        !features.empty())
-        metadata[data::kFeaturesMetadataKey] = features.to_json();
+    if (!state.features.empty()) metadata[data::kFeaturesMetadataKey] = state.features.to_json();
     if (opt.format == "torchscript") {
         models::export_torchscript(*model, opt.out, metadata);
     } else {
