@@ -32,6 +32,8 @@ void add_evaluate_command(CLI::App& app, Runner& selected);
 void add_bench_command(CLI::App& app, Runner& selected);
 void add_export_command(CLI::App& app, Runner& selected);
 void add_infer_command(CLI::App& app, Runner& selected);
+void add_modulemap_command(CLI::App& app, Runner& selected);
+void add_score_command(CLI::App& app, Runner& selected);
 
 /// Adds the repeatable `--set section.key=value` option.
 void add_set_option(CLI::App& command, std::vector<std::string>& overrides);

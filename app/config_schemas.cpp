@@ -6,10 +6,18 @@ namespace hepgnn::app {
 
 ConfigSchema prepare_schema() {
     ConfigSchema s;
+    s.text("detector", "barrel", {"barrel", "full"},
+           "full: every hit of the whole detector, edges from the module map (truth only "
+           "labels them); barrel: HEP.TrkX's construction on the 10 barrel layers");
+    s.text("module_map", "", {},
+           "detector: full: the map file 'hepgnn modulemap' wrote (its layer pairs and cut "
+           "ranges)");
     s.real("pt_min", 0.0, 0.0, 1000.0,
-           "GeV; drop hits of particles below this pT (> 0 also drops noise hits)");
-    s.real("phi_slope_max", 0.0006, 1e-7, 1.0, "rad/mm; cut on |dphi/dr| of a candidate edge");
-    s.real("z0_max", 100.0, 1e-3, 1e4, "mm; cut on |z0| of a candidate edge");
+           "GeV; training studies only, uses truth: drop hits of particles below this pT "
+           "(> 0 also drops noise hits); 0 keeps every hit");
+    s.real("phi_slope_max", 0.0006, 1e-7, 1.0,
+           "detector: barrel: rad/mm; cut on |dphi/dr| of a candidate edge");
+    s.real("z0_max", 100.0, 1e-3, 1e4, "detector: barrel: mm; cut on |z0| of a candidate edge");
     s.integer("n_phi_sections", 8, 1, 1024, "graphs per event in phi");
     s.integer("n_eta_sections", 2, 1, 1024, "graphs per event in eta");
     s.real_list("eta_range", "[-5, 5]", "[low, high]; hits outside are dropped");
@@ -35,6 +43,44 @@ data::GraphBuilder::Config graph_builder_config(const Config& config) {
                  "{}: key 'eta_range' must be [low, high] with low < high", config.source());
     c.eta_range = {eta[0], eta[1]};
     c.feature_scale = config.get_float_list("feature_scale");
+    if (config.get_string("detector") == "full") {
+        c.detector = data::DetectorMode::kFull;
+        const std::string& path = config.get_string("module_map");
+        HEPGNN_CHECK(!path.empty(),
+                     "{}: detector: full needs key 'module_map' (the file 'hepgnn modulemap' "
+                     "wrote); build one with 'hepgnn modulemap --input TRAIN_EVENTS --out MAP'",
+                     config.source());
+        c.module_map = std::make_shared<const data::ModuleMap>(data::ModuleMap::read(path));
+        c.module_map_source = path;
+    }
+    return c;
+}
+
+ConfigSchema modulemap_schema() {
+    ConfigSchema s;
+    s.text("geometry", "unnamed", {}, "the detector's name, recorded in the map");
+    s.real("pt_min", 0.5, 0.0, 1000.0, "GeV; cut ranges are learned from particles above it");
+    s.real("coverage", 0.999, 1e-6, 1.0,
+           "share of a layer pair's learned segments inside each cut range (the widest "
+           "range tuning leaves)");
+    s.real("margin", 0.05, 0.0, 10.0, "each range is widened by this share of its width");
+    s.integer("min_segments", 1, 1, 1000000000, "layer pairs seen fewer times are left out");
+    s.real("max_segment_loss", 0.005, 0.0, 0.5,
+           "range tuning narrows ranges, or leaves pairs out, where that saves the most edges "
+           "per true segment lost, until this share is lost (0: no tuning)");
+    s.integer("prune_events", 4, 1, 1000, "the last events read, on which ranges are costed");
+    return s;
+}
+
+data::ModuleMapBuilder::Config module_map_builder_config(const Config& config) {
+    data::ModuleMapBuilder::Config c;
+    c.geometry = config.get_string("geometry");
+    c.pt_min = config.get_float("pt_min");
+    c.coverage = config.get_float("coverage");
+    c.margin = config.get_float("margin");
+    c.min_segments = config.get_int("min_segments");
+    c.max_segment_loss = config.get_float("max_segment_loss");
+    c.prune_events = static_cast<int>(config.get_int("prune_events"));
     return c;
 }
 

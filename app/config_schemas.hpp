@@ -5,11 +5,16 @@
 
 #include "core/config.hpp"
 #include "data/graph_builder.hpp"
+#include "data/module_map_builder.hpp"
 
 namespace hepgnn::app {
 
 /// `hepgnn prepare` config: top-level keys (DESIGN §3.1).
 ConfigSchema prepare_schema();
 data::GraphBuilder::Config graph_builder_config(const Config& config);
+
+/// `hepgnn modulemap` config: top-level keys.
+ConfigSchema modulemap_schema();
+data::ModuleMapBuilder::Config module_map_builder_config(const Config& config);
 
 }  // namespace hepgnn::app

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
     app::add_bench_command(cli, selected);
     app::add_export_command(cli, selected);
     app::add_infer_command(cli, selected);
+    app::add_modulemap_command(cli, selected);
+    app::add_score_command(cli, selected);
     try {
         cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

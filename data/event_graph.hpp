@@ -27,6 +27,9 @@ struct EventGraph {
     std::vector<int64_t> hit_id;
     std::vector<int64_t> particle_id;
     std::vector<float> pt;
+    // Detector layer per node (TrackML ids); empty when unknown (files before them).
+    std::vector<int32_t> volume_id;
+    std::vector<int32_t> layer_id;
 
     int64_t n_edges() const { return static_cast<int64_t>(senders.size()); }
     /// Bytes held by the buffers (for store and inspect reports).
@@ -34,7 +37,8 @@ struct EventGraph {
         return static_cast<int64_t>(x.size() * sizeof(float) + senders.size() * sizeof(int32_t) +
                                     receivers.size() * sizeof(int32_t) + y.size() +
                                     (hit_id.size() + particle_id.size()) * sizeof(int64_t) +
-                                    pt.size() * sizeof(float));
+                                    pt.size() * sizeof(float) +
+                                    (volume_id.size() + layer_id.size()) * sizeof(int32_t));
     }
 };
 

@@ -6,7 +6,10 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "data/candidate_edges.hpp"
 #include "data/detector_geometry.hpp"
+#include "data/segment.hpp"
+#include "data/trajectory.hpp"
 
 namespace hepgnn::data {
 
@@ -21,21 +24,20 @@ namespace hepgnn::data {
 namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr int kBarrelLayers = 10;
-
-double wrap_phi(double dphi) {
-    while (dphi > kPi) dphi -= 2 * kPi;
-    while (dphi < -kPi) dphi += 2 * kPi;
-    return dphi;
-}
+// A hit this far (mm) off the surface of its layer, as the module map
+// recorded it, was not made by the detector the map was learned on.
+constexpr double kSurfaceTolerance = 5.0;
 }  // namespace
 
 struct GraphBuilder::SelectedHit {
     int64_t hit_id;
     int64_t particle_id;
     float pt;
-    int layer;
+    int layer;  // barrel: 0..9; full: index into the module map's layers
     double r, phi, z;
     int section;
+    int32_t volume_id, layer_id;
+    int32_t step;  // along the particle's trajectory (Note [Trajectory steps]); -1 unknown
 };
 
 FeatureInfo GraphBuilder::feature_info(const Config& config) {
@@ -48,7 +50,7 @@ FeatureInfo GraphBuilder::feature_info(const Config& config) {
         {static_cast<float>(s[0]), static_cast<float>(s[1]), static_cast<float>(s[2])}};
 }
 
-GraphBuilder::GraphBuilder(Config config) : config_(config) {
+GraphBuilder::GraphBuilder(Config config) : config_(std::move(config)) {
     HEPGNN_CHECK(config_.n_phi_sections >= 1, "n_phi_sections must be >= 1 (got {})",
                  config_.n_phi_sections);
     HEPGNN_CHECK(config_.n_eta_sections >= 1, "n_eta_sections must be >= 1 (got {})",
@@ -65,12 +67,22 @@ GraphBuilder::GraphBuilder(Config config) : config_(config) {
                       std::all_of(config_.feature_scale.begin(), config_.feature_scale.end(),
                                   [](double v) { return v > 0; })),
                  "feature_scale must be empty or three positive numbers [r, phi, z]");
+    HEPGNN_CHECK(config_.detector != DetectorMode::kFull || config_.module_map != nullptr,
+                 "detector: full needs a module map: set 'module_map' to the file 'hepgnn "
+                 "modulemap' wrote");
 }
 
 std::vector<EventGraph> GraphBuilder::build(const TrackmlEvent& event) const {
     HEPGNN_CHECK(event.truth.size() == event.hits.size(),
                  "event {}: {} truth rows for {} hits; the truth file does not match the hits",
                  event.event_id, event.truth.size(), event.hits.size());
+    for (size_t i = 0; i < event.hits.size(); ++i)
+        HEPGNN_CHECK(event.truth[i].hit_id == event.hits[i].hit_id,
+                     "event {}: truth row {} has hit_id {} but hits row {} has {}", event.event_id,
+                     i, event.truth[i].hit_id, i, event.hits[i].hit_id);
+    if (config_.detector == DetectorMode::kFull)
+        return build_full(event.event_id, event.hits, &event);
+
     // HEP.TrkX takes a hit's pT from its particle's initial momentum.
     std::unordered_map<int64_t, float> particle_pt;
     particle_pt.reserve(event.particles.size());
@@ -81,9 +93,6 @@ std::vector<EventGraph> GraphBuilder::build(const TrackmlEvent& event) const {
     for (size_t i = 0; i < event.hits.size(); ++i) {
         const Hit& h = event.hits[i];
         const TruthHit& t = event.truth[i];
-        HEPGNN_CHECK(t.hit_id == h.hit_id,
-                     "event {}: truth row {} has hit_id {} but hits row {} has {}", event.event_id,
-                     i, t.hit_id, i, h.hit_id);
         const int layer = barrel_layer_index(h.volume_id, h.layer_id);
         if (layer < 0) continue;
         float pt = 0.0f;
@@ -93,7 +102,7 @@ std::vector<EventGraph> GraphBuilder::build(const TrackmlEvent& event) const {
         }
         if (config_.pt_min > 0 && pt < config_.pt_min) continue;
         selected.push_back({h.hit_id, t.particle_id, pt, layer, std::hypot(h.x, h.y),
-                            std::atan2(h.y, h.x), h.z, 0});
+                            std::atan2(h.y, h.x), h.z, 0, h.volume_id, h.layer_id, -1});
     }
 
     // One hit per (particle, layer): keep the innermost, as HEP.TrkX does, so a
@@ -112,24 +121,95 @@ std::vector<EventGraph> GraphBuilder::build(const TrackmlEvent& event) const {
             continue;
         unique.push_back(h);
     }
-    return build_graphs(event.event_id, std::move(unique));
+    return build_barrel(event.event_id, std::move(unique));
 }
 
 std::vector<EventGraph> GraphBuilder::build_from_hits(int64_t event_id,
                                                       const std::vector<Hit>& hits) const {
+    if (config_.detector == DetectorMode::kFull) return build_full(event_id, hits, nullptr);
     std::vector<SelectedHit> selected;
     selected.reserve(hits.size() / 2);
     for (const Hit& h : hits) {
         const int layer = barrel_layer_index(h.volume_id, h.layer_id);
         if (layer < 0) continue;
-        selected.push_back(
-            {h.hit_id, 0, 0.0f, layer, std::hypot(h.x, h.y), std::atan2(h.y, h.x), h.z, 0});
+        selected.push_back({h.hit_id, 0, 0.0f, layer, std::hypot(h.x, h.y), std::atan2(h.y, h.x),
+                            h.z, 0, h.volume_id, h.layer_id, -1});
     }
-    return build_graphs(event_id, std::move(selected));
+    return build_barrel(event_id, std::move(selected));
 }
 
-std::vector<EventGraph> GraphBuilder::build_graphs(int64_t event_id,
-                                                   std::vector<SelectedHit> hits) const {
+std::vector<EventGraph> GraphBuilder::build_full(int64_t event_id, const std::vector<Hit>& hits,
+                                                 const TrackmlEvent* truth) const {
+    const ModuleMap& map = *config_.module_map;
+    const std::string& source = config_.module_map_source;
+    std::vector<int32_t> step;
+    std::unordered_map<int64_t, float> particle_pt;
+    if (truth != nullptr) {
+        step = trajectory_steps(*truth);
+        particle_pt.reserve(truth->particles.size());
+        for (const auto& p : truth->particles) particle_pt[p.particle_id] = std::hypot(p.px, p.py);
+    }
+    // A small table from TrackML ids to map layers: ids are small integers.
+    std::unordered_map<int64_t, int32_t> layer_of;
+    for (size_t l = 0; l < map.layers.size(); ++l)
+        layer_of[(int64_t{map.layers[l].volume_id} << 32) | uint32_t(map.layers[l].layer_id)] =
+            static_cast<int32_t>(l);
+
+    std::vector<SelectedHit> selected;
+    selected.reserve(hits.size());
+    for (size_t i = 0; i < hits.size(); ++i) {
+        const Hit& h = hits[i];
+        const auto it = layer_of.find((int64_t{h.volume_id} << 32) | uint32_t(h.layer_id));
+        HEPGNN_CHECK(it != layer_of.end(),
+                     "event {}: hit {} is on volume {} layer {}, which module map '{}' (geometry "
+                     "'{}') does not know; build a map from events of this detector with 'hepgnn "
+                     "modulemap'",
+                     event_id, h.hit_id, h.volume_id, h.layer_id, source, map.geometry);
+        const ModuleMap::Layer& layer = map.layers[it->second];
+        const HitPoint p = hit_point(h.x, h.y, h.z);
+        const bool barrel = layer.kind == LayerKind::kBarrel;
+        const double surface = barrel ? p.r : p.z;
+        const double lo = barrel ? layer.r_min : layer.z_min,
+                     hi = barrel ? layer.r_max : layer.z_max;
+        HEPGNN_CHECK(surface >= lo - kSurfaceTolerance && surface <= hi + kSurfaceTolerance,
+                     "event {}: hit {} (volume {} layer {}) lies at {} = {:.1f} mm, off that layer "
+                     "as module map '{}' recorded it ({} in [{:.1f}, {:.1f}] mm): the map was "
+                     "learned on another detector geometry ('{}'); build one from this "
+                     "detector's events with 'hepgnn modulemap'",
+                     event_id, h.hit_id, h.volume_id, h.layer_id, barrel ? "r" : "z", surface,
+                     source, barrel ? "r" : "z", lo, hi, map.geometry);
+        int64_t pid = 0;
+        float pt = 0.0f;
+        int32_t s = -1;
+        if (truth != nullptr) {
+            pid = truth->truth[i].particle_id;
+            s = step[i];
+            if (pid != 0) {
+                const auto pit = particle_pt.find(pid);
+                const TruthHit& t = truth->truth[i];
+                pt = pit != particle_pt.end() ? pit->second : std::hypot(t.tpx, t.tpy);
+            }
+            if (config_.pt_min > 0 && pt < config_.pt_min) continue;  // training studies only
+        }
+        selected.push_back(
+            {h.hit_id, pid, pt, it->second, p.r, p.phi, p.z, 0, h.volume_id, h.layer_id, s});
+    }
+    assign_sections(selected);
+
+    std::vector<HitPoint> points(selected.size());
+    std::vector<int32_t> layer(selected.size());
+    for (size_t i = 0; i < selected.size(); ++i) {
+        const auto& h = selected[i];
+        points[i] = {h.r, h.phi, h.z, std::asinh(h.z / h.r)};
+        layer[i] = h.layer;
+    }
+    const auto found = find_candidate_edges(map, points, layer);
+    std::vector<Edge> edges(found.size());
+    for (size_t e = 0; e < found.size(); ++e) edges[e] = {found[e].inner, found[e].outer};
+    return assemble(event_id, selected, edges);
+}
+
+void GraphBuilder::assign_sections(std::vector<SelectedHit>& hits) const {
     const int n_phi = config_.n_phi_sections, n_eta = config_.n_eta_sections;
     const double eta_lo = config_.eta_range[0], eta_hi = config_.eta_range[1];
     const double phi_width = 2 * kPi / n_phi, eta_width = (eta_hi - eta_lo) / n_eta;
@@ -153,7 +233,16 @@ std::vector<EventGraph> GraphBuilder::build_graphs(int64_t event_id,
         return a.hit_id < b.hit_id;
     });
     hits.swap(kept);
+}
 
+std::vector<EventGraph> GraphBuilder::build_barrel(int64_t event_id,
+                                                   std::vector<SelectedHit> hits) const {
+    assign_sections(hits);
+    return assemble(event_id, hits, barrel_edges(hits));
+}
+
+std::vector<GraphBuilder::Edge> GraphBuilder::barrel_edges(
+    const std::vector<SelectedHit>& hits) const {
     // Per layer, hit indices sorted by phi: the window search below looks only
     // at the phi range a segment passing the slope cut can reach.
     std::vector<std::vector<int32_t>> by_layer(kBarrelLayers);
@@ -184,9 +273,6 @@ std::vector<EventGraph> GraphBuilder::build_graphs(int64_t event_id,
         layers.resize(kBarrelLayers);
         return layers;
     }();
-    struct Edge {
-        int32_t inner, outer;
-    };
     std::vector<Edge> edges;
     std::vector<double> outer_phi;
     const int max_gap = config_.skip_uncrossed_layers ? 2 : 1;
@@ -231,6 +317,15 @@ std::vector<EventGraph> GraphBuilder::build_graphs(int64_t event_id,
         }
     }
 
+    return edges;
+}
+
+std::vector<EventGraph> GraphBuilder::assemble(int64_t event_id,
+                                               const std::vector<SelectedHit>& hits,
+                                               const std::vector<Edge>& edges) const {
+    const int n_phi = config_.n_phi_sections, n_eta = config_.n_eta_sections;
+    const double phi_width = 2 * kPi / n_phi;
+    const bool full = config_.detector == DetectorMode::kFull;
     // Assemble one graph per section (Note [Section borders]).
     const int n_sections = n_phi * n_eta;
     std::vector<std::vector<int32_t>> section_edges(n_sections);
@@ -270,13 +365,19 @@ std::vector<EventGraph> GraphBuilder::build_graphs(int64_t event_id,
             g.hit_id.push_back(h.hit_id);
             g.particle_id.push_back(h.particle_id);
             g.pt.push_back(h.pt);
+            g.volume_id.push_back(h.volume_id);
+            g.layer_id.push_back(h.layer_id);
         }
         for (int32_t e : section_edges[s]) {
             const auto& edge = edges[e];
             g.senders.push_back(local[edge.inner]);
             g.receivers.push_back(local[edge.outer]);
-            const int64_t p = hits[edge.inner].particle_id;
-            g.y.push_back(p != 0 && p == hits[edge.outer].particle_id ? 1 : 0);
+            const SelectedHit& a = hits[edge.inner];
+            const SelectedHit& b = hits[edge.outer];
+            // Full: consecutive steps of one particle (Note [Trajectory steps]);
+            // barrel: one hit per particle and layer, so the same particle.
+            const bool same = a.particle_id != 0 && a.particle_id == b.particle_id;
+            g.y.push_back(same && (!full || b.step == a.step + 1) ? 1 : 0);
         }
         for (int32_t i : nodes) local[i] = -1;
         graphs.push_back(std::move(g));

@@ -184,7 +184,7 @@ struct GraphFileWriter::Impl {
     std::filesystem::path tmp_path;
     FeatureInfo features;
     Handle file;
-    AppendableDataset x, senders, receivers, y, hit_id, particle_id, pt;
+    AppendableDataset x, senders, receivers, y, hit_id, particle_id, pt, volume_id, layer_id;
     std::vector<int64_t> node_offsets{0}, edge_offsets{0}, event_ids;
     std::vector<int32_t> section_ids;
     bool committed = false;
@@ -219,6 +219,8 @@ GraphFileWriter::GraphFileWriter(std::filesystem::path path, FeatureInfo feature
     impl_->hit_id = AppendableDataset(f, "hit_id", H5T_STD_I64LE, 0);
     impl_->particle_id = AppendableDataset(f, "particle_id", H5T_STD_I64LE, 0);
     impl_->pt = AppendableDataset(f, "pt", H5T_IEEE_F32LE, 0);
+    impl_->volume_id = AppendableDataset(f, "volume_id", H5T_STD_I32LE, 0);
+    impl_->layer_id = AppendableDataset(f, "layer_id", H5T_STD_I32LE, 0);
 }
 
 GraphFileWriter::~GraphFileWriter() {
@@ -251,6 +253,12 @@ void GraphFileWriter::append(const EventGraph& g) {
     impl_->hit_id.append(g.hit_id);
     impl_->particle_id.append(g.particle_id);
     impl_->pt.append(g.pt);
+    // Layer ids are optional in memory (graphs from files before them): 0 = unknown.
+    const bool has_layers = static_cast<int64_t>(g.volume_id.size()) == g.n_nodes &&
+                            static_cast<int64_t>(g.layer_id.size()) == g.n_nodes;
+    const std::vector<int32_t> unknown(has_layers ? 0 : static_cast<size_t>(g.n_nodes), 0);
+    impl_->volume_id.append(has_layers ? g.volume_id : unknown);
+    impl_->layer_id.append(has_layers ? g.layer_id : unknown);
     impl_->node_offsets.push_back(impl_->node_offsets.back() + g.n_nodes);
     impl_->edge_offsets.push_back(impl_->edge_offsets.back() + g.n_edges());
     impl_->event_ids.push_back(g.event_id);
@@ -297,6 +305,8 @@ struct GraphFile::Impl {
     std::vector<int64_t> node_offsets, edge_offsets, event_ids;
     std::vector<int32_t> section_ids;
     DatasetInfo x, senders, receivers, y, hit_id, particle_id, pt;
+    DatasetInfo volume_id, layer_id;  // optional: files written before them lack them
+    bool has_layers = false;
 
     std::string where() const { return path.string(); }
 
@@ -499,6 +509,12 @@ GraphFile GraphFile::open(const std::filesystem::path& path) {
     impl->hit_id = impl->open_dataset<int64_t>("hit_id", 1);
     impl->particle_id = impl->open_dataset<int64_t>("particle_id", 1);
     impl->pt = impl->open_dataset<float>("pt", 1);
+    impl->has_layers = H5Lexists(impl->file.get(), "volume_id", H5P_DEFAULT) > 0 &&
+                       H5Lexists(impl->file.get(), "layer_id", H5P_DEFAULT) > 0;
+    if (impl->has_layers) {
+        impl->volume_id = impl->open_dataset<int32_t>("volume_id", 1);
+        impl->layer_id = impl->open_dataset<int32_t>("layer_id", 1);
+    }
 
     HEPGNN_CHECK(impl->x.cols == impl->features.names.size(),
                  "{}: dataset 'x' has {} feature columns but 'feature_names' lists {}",
@@ -515,6 +531,10 @@ GraphFile GraphFile::open(const std::filesystem::path& path) {
     check_len(impl->hit_id, "hit_id", impl->x.rows, "x");
     check_len(impl->particle_id, "particle_id", impl->x.rows, "x");
     check_len(impl->pt, "pt", impl->x.rows, "x");
+    if (impl->has_layers) {
+        check_len(impl->volume_id, "volume_id", impl->x.rows, "x");
+        check_len(impl->layer_id, "layer_id", impl->x.rows, "x");
+    }
     return GraphFile(std::move(impl));
 }
 
@@ -568,6 +588,10 @@ EventGraph GraphFile::read_graph(int64_t g, const ReadOptions& options) const {
         im.read_rows(im.hit_id, "hit_id", g, n0, nn, out.hit_id);
         im.read_rows(im.particle_id, "particle_id", g, n0, nn, out.particle_id);
         im.read_rows(im.pt, "pt", g, n0, nn, out.pt);
+        if (im.has_layers) {
+            im.read_rows(im.volume_id, "volume_id", g, n0, nn, out.volume_id);
+            im.read_rows(im.layer_id, "layer_id", g, n0, nn, out.layer_id);
+        }
     }
 
     // Content checks: cheap next to the read itself, and they turn a corrupt

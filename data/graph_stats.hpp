@@ -23,6 +23,15 @@ struct SizeSummary {
     std::string histogram_text(int width = 40) const;
 };
 
+/// Counts of one detector layer (or, with layer_id -1, one volume).
+struct LayerCounts {
+    int32_t volume_id = 0, layer_id = 0;
+    int64_t hits = 0;            // distinct hits (a halo node shared by two graphs counts once)
+    int64_t edges_out = 0;       // edges whose inner hit is here
+    int64_t edges_in = 0;        // edges whose outer hit is here
+    int64_t true_edges_out = 0;  // of edges_out, labelled true
+};
+
 struct GraphFileStats {
     int64_t n_graphs = 0;
     int64_t n_events = 0;
@@ -32,6 +41,10 @@ struct GraphFileStats {
     int64_t file_bytes = 0;  // on disk
     int64_t raw_bytes = 0;   // in memory, uncompressed
     FeatureInfo features;
+    int64_t hits = 0;                  // distinct hits over all events
+    double edges_per_hit = 0;          // edges.total / hits
+    std::vector<LayerCounts> layers;   // by (volume, layer); empty for files without layer ids
+    std::vector<LayerCounts> volumes;  // by volume (layer_id -1)
 };
 
 /// Reads (and so validates) every graph of `file`.
