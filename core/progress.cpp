@@ -1,5 +1,7 @@
 #include "core/progress.hpp"
 
+#include <exception>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,10 +30,13 @@ Progress::Config Progress::config_for(std::FILE* stream, bool enabled, std::stri
 Progress::Progress(std::string label, int64_t total, Config config, std::FILE* stream)
     : label_(std::move(label)), total_(total), config_(std::move(config)), stream_(stream) {
     start_ = last_draw_ = std::chrono::steady_clock::now();
+    exceptions_at_start_ = std::uncaught_exceptions();
 }
 
 Progress::~Progress() {
-    if (!finished_) finish();
+    // Unwinding after an error: no "done" line, so the error stays the one
+    // line a user reads.
+    if (!finished_ && std::uncaught_exceptions() == exceptions_at_start_) finish();
 }
 
 void Progress::update(int64_t done, const std::string& status) {

@@ -41,6 +41,7 @@ private:
     std::FILE* stream_;
     std::chrono::steady_clock::time_point start_, last_draw_;
     bool finished_ = false;
+    int exceptions_at_start_ = 0;
 };
 
 /// "1h02m", "3m07s", "12.3s".
