@@ -30,13 +30,39 @@ struct DetectorLayer {
     double sigma_long = 0;      // hit resolution along z (barrel) or r (endcap)
     int32_t n_modules_phi = 1;  // modules around phi
     int32_t n_modules_long = 1;  // modules along z (barrel) or r (endcap)
+    // Note [Module overlaps] in detector_geometry.cpp: each module reaches this
+    // fraction of its phi slot past each slot edge, in [0, 0.5).
+    double phi_overlap = 0;
+    // Odd modules in phi sit this much (mm) farther from the interaction point
+    // than `position`: in r (barrel) or |z| (endcap). >= 0; with overlaps it
+    // keeps neighbouring modules apart, as in TrackML.
+    double stagger = 0;
 
     int32_t n_modules() const { return n_modules_phi * n_modules_long; }
 
+    /// Phi slot (0-based) of azimuth `phi` (any range): slots tile phi without overlap.
+    int32_t phi_index(double phi) const;
+    /// Slot (0-based) along the long coordinate; outside the bounds clamps to the edge slot.
+    int32_t long_index(double long_coord) const;
+    /// Position of `phi` inside its slot: 0 at the low-phi edge, 1 at the high one.
+    double phi_in_slot(double phi) const;
+
+    /// 1-based module number of slots (i_phi, i_long).
+    int32_t module_id_of_slots(int32_t i_phi, int32_t i_long) const {
+        return i_long * n_modules_phi + i_phi + 1;
+    }
     /// 1-based module number of the point at azimuth `phi` (any range) and
-    /// long coordinate `long_coord`; points just outside the layer's bounds
-    /// (e.g. from smearing) go to the edge module.
+    /// long coordinate `long_coord` by slot, overlaps ignored; points just
+    /// outside the layer's bounds (e.g. from smearing) go to the edge module.
     int32_t module_id(double phi, double long_coord) const;
+    /// Phi slot of a 1-based module number.
+    int32_t phi_index_of_module(int32_t module) const { return (module - 1) % n_modules_phi; }
+
+    /// Where the surface of the modules in phi slot `i_phi` lies: its radius
+    /// (barrel) or signed z (endcap), `position` moved out by the stagger for odd slots.
+    double module_position(int32_t i_phi) const;
+    /// True when module slot `i_phi`, widened by phi_overlap at each edge, covers `phi`.
+    bool module_covers_phi(int32_t i_phi, double phi) const;
 };
 
 /// The whole detector: every layer, plus the volume in which particles are

@@ -8,33 +8,63 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "data/trackml_weights.hpp"
 
 namespace hepgnn::data {
 
 // Note [Simulation physics]
-// Per particle: a vertex (beam spot, or a displaced decay vertex for a
-// fraction of particles), pT from a log-normal core plus power-law tail
-// fitted to TrackML event 1000 (median 0.35 GeV, 90% below 1.1 GeV), eta
-// from a uniform plus central-Gaussian mix, charge +-1. The particle is a
-// helix in the solenoid field. From its current state we intersect the
-// helix analytically with every layer, step to the nearest crossing ahead,
-// record it, deflect the direction by multiple scattering (Highland) and
-// repeat, until the particle leaves the detector volume, completes half a
-// turn in the transverse plane (loopers would otherwise cross the same
-// layers again and again), or reaches max_crossings. A crossing leaves a
-// hit unless the layer is inefficient; the hit is smeared in the layer's
-// local coordinates (r*phi and z on a barrel cylinder, r*phi and r on a
-// disk), so it stays exactly on the surface. Noise hits are spread over the
-// layers in proportion to their module count. There is no energy loss.
+// Per particle: a vertex (the beam spot of Note [TrackML beam spot], or a
+// displaced decay vertex for a fraction of particles), pT from a log-normal
+// core plus power-law tail fitted to TrackML event 1000 (median 0.35 GeV,
+// 90% below 1.1 GeV), eta from a uniform plus central-Gaussian mix, charge
+// +-1. The particle is a helix in the solenoid field. From its current
+// state we intersect the helix analytically with every layer, step to the
+// nearest crossing ahead, record the module(s) it crosses there (Note
+// [Double hits]), deflect the direction by multiple scattering (Highland)
+// and repeat, until the particle leaves the detector volume, completes half
+// a turn in the transverse plane (loopers would otherwise cross the same
+// layers again and again), or reaches max_crossings. A module crossing
+// leaves a hit unless the module is inefficient; the hit is smeared in the
+// module's local coordinates (r*phi and z on a barrel cylinder, r*phi and r
+// on a disk), so it stays exactly on the module's surface. Noise hits are
+// spread over the layers in proportion to their module count. There is no
+// energy loss. Hit weights are TrackML's (Note [TrackML weights] in
+// trackml_weights.cpp).
+//
+// Note [TrackML beam spot]
+// Measured on the real table (share/trackml/event000001000-particles.csv):
+// its primaries, i.e. rows with zero low 36 id bits at the modal position of
+// their vertex group (id bits 52+), 8,436 particles of 159 vertices, have
+// vz mean -0.29 mm, sigma 5.87 mm, 1-99% in [-11.8, 13.4] mm, and
+// sigma 0.0148 (x) / 0.0134 (y) mm in the transverse plane. The default
+// beam spot is that Gaussian (z: mean -0.3, sigma 5.9; x and y: sigma
+// 0.0144, their quadratic mean; in mm). With 159 vertices the measured mean
+// is uncertain by ~0.5 mm: one event's offset, kept because it is the data
+// we have. HL-LHC's luminous region is ~50 mm long in z (beam_sigma_z = 50).
+//
+// Note [Double hits]
+// A layer crossing is found on the layer's nominal surface (`position`).
+// Two modules may be crossed there: the one whose phi slot holds that point
+// and its phi neighbour on the nearer side. A module is crossed when the
+// helix meets its own (possibly staggered) surface within its
+// overlap-widened phi range (Note [Module overlaps] in
+// detector_geometry.cpp), so an overlap gives a hit on each module, while
+// a looper near its turning point may pass beside both. Hits go in path
+// order; the particle continues from the later one, deflected once by the
+// material of every module it crossed (they are a few mm apart). Each
+// module has its own efficiency draw. With double_hits off, only the first
+// module counts, crossed wherever the helix meets its surface.
 //
 // Note [Determinism]
 // Events must be identical on every platform, so the random numbers come
 // from std::mt19937_64 (its output is fixed by the standard) and every
 // distribution is written here by hand; std::normal_distribution and
 // friends are implementation-defined. Particle kinematics, detector effects
-// and noise use separate streams so that switching one effect off does not
-// reshuffle the others; detector effects draw their numbers whether or not
-// the effect is on, for the same reason.
+// and noise use separate streams, and each particle has a detector stream
+// of its own, so that switching one effect off does not reshuffle the
+// others nor, through a changed path, the numbers of later particles; a
+// crossing draws its numbers whether or not each effect is on, for the same
+// reason.
 
 namespace {
 
@@ -58,9 +88,12 @@ enum class Stream : uint64_t { kParticles = 1, kDetector = 2, kNoise = 3 };
 /// Random numbers with hand-written distributions (Note [Determinism]).
 class Rng {
 public:
-    Rng(uint64_t seed, int64_t event_id, Stream stream)
-        : engine_(splitmix64(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(event_id)) ^
-                             static_cast<uint64_t>(stream))) {}
+    /// `substream` separates e.g. the particles' detector streams.
+    Rng(uint64_t seed, int64_t event_id, Stream stream, uint64_t substream = 0)
+        : engine_(
+              splitmix64(splitmix64(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(event_id)) ^
+                                    static_cast<uint64_t>(stream)) ^
+                         splitmix64(substream))) {}
 
     /// Uniform in [0, 1), from the top 53 bits.
     double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
@@ -258,7 +291,7 @@ std::vector<Particle> generate_particles(const EventSimulator::Config& cfg, Rng&
         const double phi = rng.uniform(-kPi, kPi);
         const int charge = rng.uniform() < cfg.positive_fraction ? 1 : -1;
         Vec3 vertex{cfg.beam_sigma_xy * rng.normal(), cfg.beam_sigma_xy * rng.normal(),
-                    cfg.beam_sigma_z * rng.normal()};
+                    cfg.beam_mean_z + cfg.beam_sigma_z * rng.normal()};
         int64_t vertex_number = 0;  // 0 = primary vertex
         if (rng.uniform() < cfg.secondary_fraction) {
             // A decay product: the parent flew roughly along the daughter's direction.
@@ -270,7 +303,9 @@ std::vector<Particle> generate_particles(const EventSimulator::Config& cfg, Rng&
             vertex_number = ++n_secondary_vertices;
         }
         Particle p;
-        // Like TrackML, the high bits name the vertex.
+        // Bits 40 and up name the displaced vertex, 0 for the beam spot. (TrackML
+        // differs: bits 52+ name the primary vertex, and secondaries carry
+        // non-zero bits below 36; no code here decodes either.)
         p.particle_id = (vertex_number << 40) | (i + 1);
         p.vx = static_cast<float>(vertex.x);
         p.vy = static_cast<float>(vertex.y);
@@ -334,13 +369,13 @@ struct HitRecord {
     size_t particle_index;  // into the event's particles; SIZE_MAX for noise
 };
 
-}  // namespace
+/// The random numbers of one module crossing.
+struct ModuleDraws {
+    bool efficient = true;
+    double smear_rphi = 0, smear_long = 0;
+};
 
-double trackml_pt_weight(double pt) {
-    if (pt <= 0.5) return 0.2;
-    if (pt >= 3.0) return 1.0;
-    return 0.2 + 0.8 * (pt - 0.5) / 2.5;
-}
+}  // namespace
 
 EventSimulator::EventSimulator(Config config) : m_cfg(std::move(config)) {
     const Config& c = m_cfg;
@@ -352,6 +387,14 @@ EventSimulator::EventSimulator(Config config) : m_cfg(std::move(config)) {
                      "simulation config: detector layer {}/{} needs long_min < long_max, at "
                      "least one module each way, and non-negative material and resolutions",
                      layer.volume_id, layer.layer_id);
+        HEPGNN_CHECK(0 <= layer.phi_overlap && layer.phi_overlap < 0.5 && layer.stagger >= 0,
+                     "simulation config: detector layer {}/{} needs phi_overlap in [0, 0.5) and "
+                     "stagger >= 0, got {} and {} mm",
+                     layer.volume_id, layer.layer_id, layer.phi_overlap, layer.stagger);
+        HEPGNN_CHECK(layer.stagger == 0 || layer.n_modules_phi % 2 == 0,
+                     "simulation config: detector layer {}/{} has a stagger but {} modules in "
+                     "phi; staggered and unstaggered modules alternate, so make it even",
+                     layer.volume_id, layer.layer_id, layer.n_modules_phi);
     }
     HEPGNN_CHECK(c.b_field > 0, "simulation config: b_field = {} T must be positive", c.b_field);
     HEPGNN_CHECK(c.n_particles > 0 || !c.particle_table.empty(),
@@ -383,6 +426,9 @@ EventSimulator::EventSimulator(Config config) : m_cfg(std::move(config)) {
                  "simulation config: beam spot sizes must be >= 0, got beam_sigma_xy = {}, "
                  "beam_sigma_z = {}",
                  c.beam_sigma_xy, c.beam_sigma_z);
+    HEPGNN_CHECK(std::isfinite(c.beam_mean_z) && std::fabs(c.beam_mean_z) < c.geometry.world_z,
+                 "simulation config: beam_mean_z = {} mm must lie inside the detector (|z| < {})",
+                 c.beam_mean_z, c.geometry.world_z);
     HEPGNN_CHECK(
         0 <= c.secondary_fraction && c.secondary_fraction <= 1 && c.secondary_decay_length >= 0,
         "simulation config: need secondary_fraction in [0, 1] and "
@@ -423,7 +469,6 @@ TrackmlEvent EventSimulator::simulate(int64_t event_id, uint64_t seed) const {
     const Config& cfg = m_cfg;
     const DetectorGeometry& geo = cfg.geometry;
     Rng particle_rng(seed, event_id, Stream::kParticles);
-    Rng detector_rng(seed, event_id, Stream::kDetector);
     Rng noise_rng(seed, event_id, Stream::kNoise);
 
     TrackmlEvent event;
@@ -436,6 +481,7 @@ TrackmlEvent EventSimulator::simulate(int64_t event_id, uint64_t seed) const {
     for (size_t ip = 0; ip < event.particles.size(); ++ip) {
         Particle& particle = event.particles[ip];
         particle.nhits = 0;
+        Rng detector_rng(seed, event_id, Stream::kDetector, ip);  // Note [Determinism]
         Vec3 pos{particle.vx, particle.vy, particle.vz};
         Vec3 mom{particle.px, particle.py, particle.pz};
         const double p = norm(mom);
@@ -462,61 +508,102 @@ TrackmlEvent EventSimulator::simulate(int64_t event_id, uint64_t seed) const {
                 }
             }
             if (next == nullptr) break;
+            const DetectorLayer& layer = *next;
+            const bool barrel = layer.kind == LayerKind::kBarrel;
 
-            s_travelled += s_next;
-            pos = helix.position(s_next);
-            mom = helix.momentum(s_next);
-            const double r = std::hypot(pos.x, pos.y);
-            const double phi = std::atan2(pos.y, pos.x);
+            // Note [Double hits]: the module whose phi slot holds the crossing
+            // of the nominal surface, and its phi neighbour on the nearer side.
+            const Vec3 nominal = helix.position(s_next);
+            const double nominal_phi = std::atan2(nominal.y, nominal.x);
+            const int32_t n_phi = layer.n_modules_phi;
+            const int32_t own = layer.phi_index(nominal_phi);
+            const int32_t neighbour =
+                (own + (layer.phi_in_slot(nominal_phi) < 0.5 ? n_phi - 1 : 1)) % n_phi;
+            const int32_t slots[2] = {own, neighbour};
 
             // Draw every number whether or not its effect is on (Note [Determinism]).
-            const bool efficient = detector_rng.uniform() >= cfg.inefficiency;
-            const double smear_rphi = detector_rng.normal(), smear_long = detector_rng.normal();
+            ModuleDraws draws[2];
+            for (ModuleDraws& d : draws) {
+                d.efficient = detector_rng.uniform() >= cfg.inefficiency;
+                d.smear_rphi = detector_rng.normal();
+                d.smear_long = detector_rng.normal();
+            }
             const double scatter1 = detector_rng.normal(), scatter2 = detector_rng.normal();
 
-            if (efficient) {
+            // Where the helix meets each module's own surface, in path order.
+            double s_module[2] = {kInf, kInf};
+            for (int m = 0; m < 2; ++m) {
+                if (m == 1 && (!cfg.double_hits || n_phi < 2)) continue;
+                const double surface = layer.module_position(slots[m]);
+                s_module[m] =
+                    surface == layer.position ? s_next
+                    : barrel
+                        ? helix.intersect_cylinder(surface, layer.long_min, layer.long_max, s_stop)
+                        : helix.intersect_disk(surface, layer.long_min, layer.long_max, s_stop);
+                if (cfg.double_hits && s_module[m] < kInf) {
+                    const Vec3 q = helix.position(s_module[m]);
+                    if (!layer.module_covers_phi(slots[m], std::atan2(q.y, q.x))) {
+                        s_module[m] = kInf;  // passes beside the module
+                    }
+                }
+            }
+            const int first = s_module[1] < s_module[0] ? 1 : 0;
+            double s_last = s_next;  // where the particle goes on from
+            double material = 0;     // x/X0 crossed, summed over the modules
+            for (const int m : {first, 1 - first}) {
+                const double s_hit = s_module[m];
+                if (s_hit == kInf) continue;
+                s_last = s_hit;
+                const Vec3 at = helix.position(s_hit);
+                const Vec3 at_mom = helix.momentum(s_hit);
+                const double r = std::hypot(at.x, at.y);
+                // Path through the module grows as 1/cos(incidence); capped for
+                // grazing crossings, which in reality leave the module sideways.
+                const double cos_incidence =
+                    (barrel ? (at_mom.x * at.x + at_mom.y * at.y) / r : at_mom.z) / p;
+                material += layer.thickness_x0 / std::max(std::fabs(cos_incidence), 0.1);
+                if (!draws[m].efficient) continue;
+
                 HitRecord rec;
                 rec.particle_index = ip;
-                const double width_rphi = cfg.hit_smearing ? next->sigma_rphi : 0.0;
-                const double width_long = cfg.hit_smearing ? next->sigma_long : 0.0;
-                // Smear in the layer's local frame; the hit stays on the surface.
+                const double width_rphi = cfg.hit_smearing ? layer.sigma_rphi : 0.0;
+                const double width_long = cfg.hit_smearing ? layer.sigma_long : 0.0;
+                // Smear in the module's local frame; the hit stays on its surface.
                 double hit_r, hit_z;
-                if (next->kind == LayerKind::kBarrel) {
-                    hit_r = next->position;
-                    hit_z = pos.z + width_long * smear_long;
+                if (barrel) {
+                    hit_r = layer.module_position(slots[m]);
+                    hit_z = at.z + width_long * draws[m].smear_long;
                 } else {
-                    hit_r = r + width_long * smear_long;
-                    hit_z = next->position;
+                    hit_r = r + width_long * draws[m].smear_long;
+                    hit_z = layer.module_position(slots[m]);
                 }
-                const double hit_phi = phi + width_rphi * smear_rphi / hit_r;
+                const double hit_phi =
+                    std::atan2(at.y, at.x) + width_rphi * draws[m].smear_rphi / hit_r;
                 rec.hit.x = static_cast<float>(hit_r * std::cos(hit_phi));
                 rec.hit.y = static_cast<float>(hit_r * std::sin(hit_phi));
                 rec.hit.z = static_cast<float>(hit_z);
-                rec.hit.volume_id = next->volume_id;
-                rec.hit.layer_id = next->layer_id;
+                rec.hit.volume_id = layer.volume_id;
+                rec.hit.layer_id = layer.layer_id;
                 rec.hit.module_id =
-                    next->module_id(hit_phi, next->kind == LayerKind::kBarrel ? hit_z : hit_r);
+                    layer.module_id_of_slots(slots[m], layer.long_index(barrel ? at.z : r));
                 rec.truth.particle_id = particle.particle_id;
-                rec.truth.tx = static_cast<float>(pos.x);
-                rec.truth.ty = static_cast<float>(pos.y);
-                rec.truth.tz = static_cast<float>(pos.z);
-                rec.truth.tpx = static_cast<float>(mom.x);
-                rec.truth.tpy = static_cast<float>(mom.y);
-                rec.truth.tpz = static_cast<float>(mom.z);
+                rec.truth.tx = static_cast<float>(at.x);
+                rec.truth.ty = static_cast<float>(at.y);
+                rec.truth.tz = static_cast<float>(at.z);
+                rec.truth.tpx = static_cast<float>(at_mom.x);
+                rec.truth.tpy = static_cast<float>(at_mom.y);
+                rec.truth.tpz = static_cast<float>(at_mom.z);
                 records.push_back(rec);
                 ++particle.nhits;
             }
 
-            if (cfg.multiple_scattering) {
-                const Vec3 dir = (1.0 / p) * mom;
-                // Path through the layer grows as 1/cos(incidence); capped for
-                // grazing crossings, which in reality leave the module sideways.
-                const double cos_incidence =
-                    next->kind == LayerKind::kBarrel ? (dir.x * pos.x + dir.y * pos.y) / r : dir.z;
-                const double thickness =
-                    next->thickness_x0 / std::max(std::fabs(cos_incidence), 0.1);
-                const double theta0 = highland_theta0(p, cfg.particle_mass, particle.q, thickness);
-                mom = p * deflect(dir, theta0 * scatter1, theta0 * scatter2);
+            s_travelled += s_last;
+            pos = helix.position(s_last);
+            mom = helix.momentum(s_last);
+            if (cfg.multiple_scattering && material > 0) {
+                // One deflection for the modules of the layer: they are mm apart.
+                const double theta0 = highland_theta0(p, cfg.particle_mass, particle.q, material);
+                mom = p * deflect((1.0 / p) * mom, theta0 * scatter1, theta0 * scatter2);
             }
         }
     }
@@ -534,16 +621,18 @@ TrackmlEvent EventSimulator::simulate(int64_t event_id, uint64_t seed) const {
         const DetectorLayer& layer = geo.layers[li];
         const double phi = noise_rng.uniform(-kPi, kPi);
         const double u = noise_rng.uniform();
+        // On the surface of the module whose slot holds phi.
+        const double surface = layer.module_position(layer.phi_index(phi));
         double r, z;
         if (layer.kind == LayerKind::kBarrel) {
-            r = layer.position;
+            r = surface;
             z = layer.long_min + u * (layer.long_max - layer.long_min);
         } else {
             // Uniform in area on the disk.
             const double r2_min = layer.long_min * layer.long_min;
             const double r2_max = layer.long_max * layer.long_max;
             r = std::sqrt(r2_min + u * (r2_max - r2_min));
-            z = layer.position;
+            z = surface;
         }
         HitRecord rec;
         rec.particle_index = SIZE_MAX;
@@ -557,16 +646,6 @@ TrackmlEvent EventSimulator::simulate(int64_t event_id, uint64_t seed) const {
         rec.truth.ty = rec.hit.y;
         rec.truth.tz = rec.hit.z;
         records.push_back(rec);
-    }
-
-    // TrackML-like weights: noise and particles with fewer than 4 hits count 0.
-    std::vector<double> particle_weight(event.particles.size(), 0.0);
-    double total_weight = 0;
-    for (size_t ip = 0; ip < event.particles.size(); ++ip) {
-        const Particle& p = event.particles[ip];
-        if (p.nhits < 4) continue;
-        particle_weight[ip] = trackml_pt_weight(std::hypot(p.px, p.py));
-        total_weight += particle_weight[ip] * p.nhits;
     }
 
     // Order like TrackML; the creation index breaks ties so the order is fixed.
@@ -590,11 +669,9 @@ TrackmlEvent EventSimulator::simulate(int64_t event_id, uint64_t seed) const {
         event.hits[i].hit_id = hit_id;
         event.truth[i] = rec.truth;
         event.truth[i].hit_id = hit_id;
-        if (rec.particle_index != SIZE_MAX && total_weight > 0) {
-            event.truth[i].weight =
-                static_cast<float>(particle_weight[rec.particle_index] / total_weight);
-        }
     }
+    const std::vector<float> weights = trackml_hit_weights(event);
+    for (size_t i = 0; i < weights.size(); ++i) event.truth[i].weight = weights[i];
     return event;
 }
 

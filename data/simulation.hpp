@@ -1,8 +1,9 @@
 // A fast toy event simulator writing TrackML-like events: particles from a
 // beam spot (or a given particle table), helix propagation in a solenoid
-// through DetectorGeometry with multiple scattering, smeared hits, layer
-// inefficiency and noise hits. Good enough to train and test track-finding
-// GNNs without the (large) TrackML sample; not a detector simulation.
+// through DetectorGeometry with multiple scattering, overlapping modules
+// (double hits), smeared hits, inefficiency, noise hits and TrackML's hit
+// weights. Good enough to train and test track-finding GNNs without the
+// (large) TrackML sample; not a detector simulation.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "data/detector_geometry.hpp"
 #include "data/trackml_event.hpp"
+#include "data/trackml_weights.hpp"  // hit weights (trackml_hit_weights, trackml_pt_weight)
 
 namespace hepgnn::data {
 
@@ -41,18 +43,24 @@ public:
         double eta_central_fraction = 0.3;  // share drawn from a central Gaussian, rest uniform
         double eta_central_sigma = 1.0;     // sigma of that central Gaussian in eta
         double positive_fraction = 0.55;    // share of q = +1 (pp collisions favour positive)
-        double beam_sigma_xy = 0.015;       // beam spot size in x and y (mm); 0 = none
-        double beam_sigma_z = 55.0;         // beam spot length in z (mm); 0 = none
-        double secondary_fraction = 0.05;   // share from displaced (decay) vertices; 0 = none
+        // Beam spot: TrackML event 1000's primary vertices (Note [TrackML beam spot]
+        // in simulation.cpp); beam_sigma_z ~ 50 mm is HL-LHC-like.
+        double beam_sigma_xy = 0.0144;         // beam spot size in x and y (mm); 0 = none
+        double beam_mean_z = -0.3;             // beam spot centre in z (mm)
+        double beam_sigma_z = 5.9;             // beam spot length in z (mm); 0 = none
+        double secondary_fraction = 0.05;      // share from displaced (decay) vertices; 0 = none
         double secondary_decay_length = 30.0;  // mean flight distance to those vertices (mm)
 
         // --- Detector effects.
         bool multiple_scattering = true;  // Highland-formula deflection at each crossed layer
         double particle_mass = 0.13957;   // mass for the velocity in the Highland formula (GeV)
         bool hit_smearing = true;         // Gaussian smearing with each layer's resolution
-        double inefficiency = 0.03;       // chance that a layer crossing leaves no hit; 0 = none
-        double noise_fraction = 0.10;     // noise hits as a share of all hits, in [0, 1)
-        int max_crossings = 40;           // layer crossings followed per particle, at most
+        double inefficiency = 0.03;       // chance that a module crossing leaves no hit; 0 = none
+        // A crossing in the phi overlap of two modules leaves a hit on both (Note
+        // [Double hits] in simulation.cpp); false = one module, one hit per crossing.
+        bool double_hits = true;
+        double noise_fraction = 0.10;  // noise hits as a share of all hits, in [0, 1)
+        int max_crossings = 40;        // layer crossings followed per particle, at most
     };
 
     /// Throws hepgnn::Error naming the offending field when the config is invalid.
@@ -70,9 +78,5 @@ private:
     Config m_cfg;
     std::vector<double> m_noise_cdf;  // cumulative module count over layers, to place noise
 };
-
-/// TrackML-like hit weight of a particle before normalisation: 0.2 below
-/// 0.5 GeV, rising linearly to 1 at 3 GeV, 1 above.
-double trackml_pt_weight(double pt);
 
 }  // namespace hepgnn::data

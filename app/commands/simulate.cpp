@@ -27,6 +27,8 @@ struct SimulateOptions {
     double inefficiency = 0.03;
     double noise_fraction = 0.10;
     double secondary_fraction = 0.05;
+    double beam_sigma_z = data::EventSimulator::Config{}.beam_sigma_z;
+    bool no_double_hits = false;
 };
 
 int run_simulate(const SimulateOptions& opt, Context& ctx) {
@@ -41,6 +43,8 @@ int run_simulate(const SimulateOptions& opt, Context& ctx) {
     cfg.inefficiency = opt.inefficiency;
     cfg.noise_fraction = opt.noise_fraction;
     cfg.secondary_fraction = opt.secondary_fraction;
+    cfg.beam_sigma_z = opt.beam_sigma_z;
+    cfg.double_hits = !opt.no_double_hits;
     const data::EventSimulator simulator(cfg);
 
     int64_t hits = 0, done = 0;
@@ -70,7 +74,9 @@ void add_simulate_command(CLI::App& app, Runner& selected) {
     auto* cmd = app.add_subcommand(
         "simulate",
         "Simulate TrackML-format events (hits, truth, particles CSV) in a toy TrackML detector:\n"
-        "helices in a 2 T field with multiple scattering, smearing, inefficiency and noise");
+        "helices in a 2 T field with multiple scattering, overlapping modules (double hits),\n"
+        "smearing, inefficiency and noise; vertices from TrackML's beam spot; truth weights are\n"
+        "TrackML's (pT times order along the track; noise and tracks under 4 hits weigh 0)");
     cmd->add_option("--out", opt->out, "Output folder for eventNNNNNNNNN-*.csv")->required();
     cmd->add_option("--events", opt->events, "Number of events")
         ->required()
@@ -85,12 +91,22 @@ void add_simulate_command(CLI::App& app, Runner& selected) {
                     "whole table)")
         ->check(CLI::Range(int64_t{0}, int64_t{10000000}))
         ->capture_default_str();
-    cmd->add_option("--particles-csv", opt->particles_csv,
-                    "Take particle kinematics from a TrackML particles table")
-        ->check(CLI::ExistingFile);
+    auto* table = cmd->add_option("--particles-csv", opt->particles_csv,
+                                  "Take particle kinematics from a TrackML particles table")
+                      ->check(CLI::ExistingFile);
+    cmd->add_option("--beam-sigma-z", opt->beam_sigma_z,
+                    "Beam spot length in z (mm) of generated vertices; the default is TrackML's "
+                    "(event 1000: sigma 5.9 mm around z = -0.3 mm), ~50 is HL-LHC-like. Not with "
+                    "--particles-csv, whose vertices are kept")
+        ->check(CLI::Range(0.0, 1000.0))
+        ->capture_default_str()
+        ->excludes(table);
+    cmd->add_flag("--no-double-hits", opt->no_double_hits,
+                  "Switch off double hits: a crossing in the overlap of two neighbouring modules "
+                  "then leaves one hit, not one on each");
     cmd->add_flag("--no-scattering", opt->no_scattering, "Switch off multiple scattering");
     cmd->add_flag("--no-smearing", opt->no_smearing, "Switch off hit smearing");
-    cmd->add_option("--inefficiency", opt->inefficiency, "Chance a layer crossing leaves no hit")
+    cmd->add_option("--inefficiency", opt->inefficiency, "Chance a module crossing leaves no hit")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
     cmd->add_option("--noise-fraction", opt->noise_fraction, "Noise hits as a share of all hits")
