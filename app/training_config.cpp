@@ -26,6 +26,15 @@ ConfigSchema training_schema() {
     s.integer("training.batch_edges", 200000, 1, {}, "edge budget of one rank's step");
     s.text("training.resume", "auto", {"auto", "never"}, "continue from last.ckpt if present");
     s.real("training.pos_weight", 1.0, 1e-6, 1e6, "weight of true edges in the BCE loss");
+    s.real("training.edge_weights.true_high_pt", 1.0, 0.0, 1e6,
+           "loss weight of true edges of particles with pT >= edge_weights.pt_threshold");
+    s.real("training.edge_weights.true_low_pt", 1.0, 0.0, 1e6,
+           "loss weight of true edges of particles below it");
+    s.real("training.edge_weights.pt_threshold", 1.0, 0.0, 1e6, "GeV");
+    s.real("training.edge_weights.fake", 1.0, 0.0, 1e6,
+           "loss weight of fake edges between two particles' hits");
+    s.real("training.edge_weights.noise", 1.0, 0.0, 1e6,
+           "loss weight of fake edges touching a noise hit");
     s.integer("training.log_every", 10, 1, {}, "steps between metrics.jsonl training lines");
     s.real("training.cut", 0.5, 0.0, 1.0, "score cut for validation efficiency and purity");
     s.text("optimizer.name", "adam", {"adam", "adamw", "sgd"}, "optimizer");
@@ -87,6 +96,11 @@ trainer::TrainerConfig trainer_config(const Config& c) {
     t.batch_edges = c.get_int("training.batch_edges");
     t.resume = c.get_string("training.resume");
     t.pos_weight = c.get_float("training.pos_weight");
+    t.edge_weights.true_high_pt = c.get_float("training.edge_weights.true_high_pt");
+    t.edge_weights.true_low_pt = c.get_float("training.edge_weights.true_low_pt");
+    t.edge_weights.pt_threshold = c.get_float("training.edge_weights.pt_threshold");
+    t.edge_weights.fake = c.get_float("training.edge_weights.fake");
+    t.edge_weights.noise = c.get_float("training.edge_weights.noise");
     t.log_every_steps = c.get_int("training.log_every");
     t.cut = c.get_float("training.cut");
     auto& o = t.optimizer;

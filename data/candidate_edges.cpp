@@ -119,13 +119,18 @@ bool search_window(const ModuleMap::Pair& pair, const ModuleMap::Layer& outer, c
     const ValueRange& z0 = pair.range[kZ0];
     const ValueRange& slope = pair.range[kPhiSlope];
     const ValueRange& deta = pair.range[kDeta];
-    Interval rb{outer.r_min, outer.r_max};
-    if (outer.kind == LayerKind::kEndcap) {
+    // The outer layer's extent, with room for hits of unseen events: on the
+    // surface coordinate as far as graph building accepts hits, along the
+    // layer without bound (the grid clamps such hits into its edge cells).
+    const double pad = kLayerSurfaceTolerance;
+    const bool barrel = outer.kind == LayerKind::kBarrel;
+    Interval rb{barrel ? outer.r_min - pad : 0.0, barrel ? outer.r_max + pad : 1e300};
+    if (!barrel) {
         const double d_lo = a.z - z0.lo, d_hi = a.z - z0.hi;
         if (d_lo * d_hi > 0) {  // z0 range does not contain z_a: r_b is bounded
             Interval r;
             for (const double z0v : {z0.lo, z0.hi})
-                for (const double zb : {outer.z_min, outer.z_max})
+                for (const double zb : {outer.z_min - pad, outer.z_max + pad})
                     r.add(a.r * (zb - z0v) / (a.z - z0v));
             rb.clip(r.lo, r.hi);
         }
@@ -142,14 +147,13 @@ bool search_window(const ModuleMap::Pair& pair, const ModuleMap::Layer& outer, c
     w.dphi.clip(from_slope.lo, from_slope.hi);
     if (w.dphi.empty()) return false;
 
-    if (outer.kind == LayerKind::kBarrel) {
+    if (barrel) {
         Interval z, z_eta;
         for (const double r : {rb.lo, rb.hi}) {
             for (const double z0v : {z0.lo, z0.hi}) z.add(z0v + (a.z - z0v) * r / a.r);
             for (const double e : {a.eta + deta.lo, a.eta + deta.hi}) z_eta.add(r * std::sinh(e));
         }
         z.clip(z_eta.lo, z_eta.hi);
-        z.clip(outer.z_min, outer.z_max);
         w.along = z;
     } else {
         w.along = rb;

@@ -24,9 +24,6 @@ namespace hepgnn::data {
 namespace {
 constexpr double kPi = 3.14159265358979323846;
 constexpr int kBarrelLayers = 10;
-// A hit this far (mm) off the surface of its layer, as the module map
-// recorded it, was not made by the detector the map was learned on.
-constexpr double kSurfaceTolerance = 5.0;
 }  // namespace
 
 struct GraphBuilder::SelectedHit {
@@ -171,13 +168,14 @@ std::vector<EventGraph> GraphBuilder::build_full(int64_t event_id, const std::ve
         const double surface = barrel ? p.r : p.z;
         const double lo = barrel ? layer.r_min : layer.z_min,
                      hi = barrel ? layer.r_max : layer.z_max;
-        HEPGNN_CHECK(surface >= lo - kSurfaceTolerance && surface <= hi + kSurfaceTolerance,
-                     "event {}: hit {} (volume {} layer {}) lies at {} = {:.1f} mm, off that layer "
-                     "as module map '{}' recorded it ({} in [{:.1f}, {:.1f}] mm): the map was "
-                     "learned on another detector geometry ('{}'); build one from this "
-                     "detector's events with 'hepgnn modulemap'",
-                     event_id, h.hit_id, h.volume_id, h.layer_id, barrel ? "r" : "z", surface,
-                     source, barrel ? "r" : "z", lo, hi, map.geometry);
+        HEPGNN_CHECK(
+            surface >= lo - kLayerSurfaceTolerance && surface <= hi + kLayerSurfaceTolerance,
+            "event {}: hit {} (volume {} layer {}) lies at {} = {:.1f} mm, off that layer "
+            "as module map '{}' recorded it ({} in [{:.1f}, {:.1f}] mm): the map was "
+            "learned on another detector geometry ('{}'); build one from this "
+            "detector's events with 'hepgnn modulemap'",
+            event_id, h.hit_id, h.volume_id, h.layer_id, barrel ? "r" : "z", surface, source,
+            barrel ? "r" : "z", lo, hi, map.geometry);
         int64_t pid = 0;
         float pt = 0.0f;
         int32_t s = -1;

@@ -24,6 +24,11 @@ namespace hepgnn::data {
 inline constexpr const char* kModuleMapFormat = "hepgnn-modulemap";
 inline constexpr int kModuleMapVersion = 1;
 
+/// A hit this far (mm) off the surface of its layer, as the map recorded the
+/// layer (r of a barrel cylinder, z of an endcap disk), was not made by the
+/// detector the map was learned on; graph building refuses it.
+inline constexpr double kLayerSurfaceTolerance = 5.0;
+
 struct ValueRange {
     double lo = 0, hi = 0;
     bool contains(double v) const { return v >= lo && v <= hi; }

@@ -4,9 +4,11 @@
 
 #include <cstring>
 
+#include "trainer/edge_weights.hpp"
+
 namespace hepgnn::trainer {
 
-Batch make_batch(const std::vector<const data::EventGraph*>& graphs) {
+Batch make_batch(const std::vector<const data::EventGraph*>& graphs, const EdgeWeights* weights) {
     int64_t n_nodes = 0, n_edges = 0, n_features = graphs.empty() ? 3 : graphs[0]->n_features;
     for (const auto* g : graphs) {
         n_nodes += g->n_nodes;
@@ -34,6 +36,12 @@ Batch make_batch(const std::vector<const data::EventGraph*>& graphs) {
     Batch b;
     b.input = models::GraphInput::make(std::move(x), std::move(senders), std::move(receivers));
     b.y = std::move(y);
+    if (weights != nullptr && weights->enabled()) {
+        std::vector<float> w;
+        w.reserve(static_cast<size_t>(n_edges));
+        for (const auto* g : graphs) append_edge_weights(*g, *weights, w);
+        b.weight = torch::from_blob(w.data(), {n_edges}, torch::kFloat32).clone();
+    }
     b.n_graphs = static_cast<int64_t>(graphs.size());
     b.n_edges = n_edges;
     return b;

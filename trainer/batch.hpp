@@ -11,13 +11,18 @@
 
 namespace hepgnn::trainer {
 
+struct EdgeWeights;
+
 struct Batch {
     models::GraphInput input;
-    torch::Tensor y;  // float32 [E], 0/1
+    torch::Tensor y;       // float32 [E], 0/1
+    torch::Tensor weight;  // float32 [E] loss weights; undefined without edge weights
     int64_t n_graphs = 0;
     int64_t n_edges = 0;
 };
 
-Batch make_batch(const std::vector<const data::EventGraph*>& graphs);
+/// `weights` (may be null): per-edge loss weights (trainer/edge_weights.hpp).
+Batch make_batch(const std::vector<const data::EventGraph*>& graphs,
+                 const EdgeWeights* weights = nullptr);
 
 }  // namespace hepgnn::trainer

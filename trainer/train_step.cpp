@@ -31,10 +31,11 @@ TrainStep::Result TrainStep::run(const std::vector<const data::EventGraph*>& gra
     Batch batch;
     {
         ScopedStage t(times, "batch");
-        batch = make_batch(graphs);
+        batch = make_batch(graphs, &config_.edge_weights);
         if (!device_.is_cpu()) {
             batch.input = batch.input.to(device_);
             batch.y = batch.y.to(device_);
+            if (batch.weight.defined()) batch.weight = batch.weight.to(device_);
         }
     }
     // Edges of this step on every rank: the global count normalises the loss,
@@ -61,8 +62,8 @@ TrainStep::Result TrainStep::run(const std::vector<const data::EventGraph*>& gra
                 AutocastScope autocast(config_.precision, device_);
                 logits = model_.forward(batch.input);
             }
-            auto sum = torch::binary_cross_entropy_with_logits(logits.to(torch::kFloat32), batch.y,
-                                                               {}, pos_weight_, at::Reduction::Sum);
+            auto sum = torch::binary_cross_entropy_with_logits(
+                logits.to(torch::kFloat32), batch.y, batch.weight, pos_weight_, at::Reduction::Sum);
             loss_sum = sum.item<double>();
             loss = sum / double(result.edges);
         }

@@ -13,6 +13,7 @@
 #include "core/stage_timer.hpp"
 #include "data/event_graph.hpp"
 #include "models/gnn_model.hpp"
+#include "trainer/edge_weights.hpp"
 #include "trainer/mixed_precision.hpp"
 
 namespace torch::optim {
@@ -26,8 +27,9 @@ class GradientSync;
 class TrainStep {
 public:
     struct Config {
-        double pos_weight = 1.0;                   // weight of true edges in the BCE loss
-        double grad_clip = 0.0;                    // max global gradient norm; 0 = off
+        double pos_weight = 1.0;   // weight of true edges in the BCE loss
+        EdgeWeights edge_weights;  // per-edge weights (acorn style), times pos_weight
+        double grad_clip = 0.0;    // max global gradient norm; 0 = off
         Precision precision = Precision::float32;  // Note [Mixed precision]
         comm::GradientReducer::Config reducer;
     };

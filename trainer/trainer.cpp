@@ -89,6 +89,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     comm.collectively([&] {
         data::ShardOptions opt;
         opt.max_graphs = cfg.max_train_graphs;
+        opt.truth = cfg.edge_weights.enabled();  // weights come from particle ids and pT
         train_set = data::load_shard(cfg.train_file, comm.rank(), comm.size(), opt);
         HEPGNN_CHECK(train_set.global_graphs > 0 && train_set.global_edges > 0,
                      "{}: no graphs with edges to train on", cfg.train_file.string());
@@ -135,6 +136,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     if (use_nccl && comm.size() > 1) nccl = comm::make_nccl_communicator(comm, cfg.local_rank);
     TrainStep::Config step_cfg;
     step_cfg.pos_weight = cfg.pos_weight;
+    step_cfg.edge_weights = cfg.edge_weights;
     step_cfg.grad_clip = cfg.optimizer.grad_clip;
     step_cfg.reducer = cfg.reducer;
     step_cfg.precision = precision;

@@ -12,6 +12,7 @@
 #include "comm/gradient_reducer.hpp"
 #include "data/compressed_store.hpp"
 #include "models/gnn_model.hpp"
+#include "trainer/edge_weights.hpp"
 #include "trainer/optimization.hpp"
 
 namespace hepgnn::comm {
@@ -34,6 +35,7 @@ struct TrainerConfig {
     int64_t batch_edges = 200000;           // edge budget of one rank's step
     std::string resume = "auto";            // auto: continue from last.ckpt if present | never
     double pos_weight = 1.0;                // weight of true edges in the BCE loss
+    EdgeWeights edge_weights;               // per-edge loss weights (training graphs' truth)
     int64_t log_every_steps = 10;           // metrics.jsonl training line interval
     double cut = 0.5;                       // score cut for validation efficiency/purity
     std::string config_yaml;                // the full config, saved beside the outputs
