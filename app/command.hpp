@@ -14,6 +14,10 @@ namespace CLI {
 class App;
 }
 
+namespace hepgnn::pipeline {
+struct TrackBuildingConfig;
+}
+
 namespace hepgnn::app {
 
 struct Context {
@@ -37,6 +41,9 @@ void add_score_command(CLI::App& app, Runner& selected);
 
 /// Adds the repeatable `--set section.key=value` option.
 void add_set_option(CLI::App& command, std::vector<std::string>& overrides);
+
+/// Adds --cut, --track-method and --min-hits (infer and evaluate share them).
+void add_track_building_options(CLI::App& command, pipeline::TrackBuildingConfig& tracks);
 
 /// Prints "hepgnn: message" to stdout on rank 0 only.
 void say(const Context& ctx, const std::string& message);

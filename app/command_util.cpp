@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "app/command.hpp"
+#include "pipeline/track_building.hpp"
 
 namespace hepgnn::app {
 
@@ -13,6 +14,26 @@ void add_set_option(CLI::App& command, std::vector<std::string>& overrides) {
         ->type_name("KEY=VALUE")
         ->expected(1)
         ->take_all();
+}
+
+void add_track_building_options(CLI::App& command, pipeline::TrackBuildingConfig& tracks) {
+    command.add_option("--cut", tracks.cut, "Edge score cut for track building")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    command
+        .add_option("--track-method", tracks.method,
+                    "components (connected components of the edges above the cut) | "
+                    "junction_removal (only the best edge on each side of a hit) | walkthrough "
+                    "(greedy chains, best edges first) | walkthrough_doubles (chains that keep "
+                    "both hits of a double hit)")
+        ->check(CLI::IsMember(pipeline::track_building_methods()))
+        ->capture_default_str();
+    command
+        .add_option("--min-hits", tracks.min_hits,
+                    "Smallest track candidate kept (evaluate also counts reconstructable "
+                    "particles and tracks from this many hits)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
 }
 
 void say(const Context& ctx, const std::string& message) {

@@ -1,7 +1,11 @@
-// Track building and matching on one large synthetic event graph: 150k hits on
-// 10 layers, 1.35M edges between adjacent layers (10% true), scores drawn like
-// a good classifier's (efficiency ~98%, purity ~97% at cut 0.5). Requirement:
-// connected components < 50 ms on one core.
+// Track building methods and matching on one large synthetic event graph: 150k
+// hits on 10 layers, 1.35M edges between adjacent layers (10% true), scores
+// drawn like a good classifier's (efficiency ~98%, purity ~97% at cut 0.5).
+// Requirement: connected components < 50 ms on one core; the other methods
+// (Note [Track building methods] in pipeline/track_building.cpp) show their
+// cost next to it. Every 10th particle leaves a double hit on each layer
+// (a second hit beside its first, joined like it), so walkthrough_doubles
+// has pairs to find.
 //
 //   hepgnn_bench_tracks --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
@@ -10,11 +14,12 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <utility>
 
-#include "trainer/tracks/track_building.hpp"
-#include "trainer/tracks/track_matching.hpp"
+#include "pipeline/track_building.hpp"
+#include "pipeline/track_matching.hpp"
 
-using namespace hepgnn::tracks;
+using namespace hepgnn::pipeline;
 
 namespace {
 
@@ -22,6 +27,7 @@ constexpr int kLayers = 10;
 constexpr int kHitsPerLayer = 15000;  // one hit per particle and layer: 15k particles
 constexpr int kEdgesPerHit = 10;      // per hit of layers 0..8: 1 true + 9 fake
 constexpr int kWindow = 40;           // fakes join hits this close in phi order
+constexpr int kDoubleEvery = 10;      // every 10th particle has a double hit on each layer
 
 struct SyntheticEvent {
     int64_t n_hits = 0;
@@ -29,6 +35,7 @@ struct SyntheticEvent {
     std::vector<float> scores;
     std::vector<int64_t> particle_id;
     std::vector<float> pt, eta;
+    std::vector<int64_t> layer;  // per hit
     int64_t n_true = 0;
 };
 
@@ -96,6 +103,35 @@ SyntheticEvent make_event() {
                 ev.scores.push_back(score);
             }
         }
+    for (int l = 0; l < kLayers; ++l)
+        for (int k = 0; k < kHitsPerLayer; ++k) ev.layer.push_back(l);
+
+    // Double hits: hit `double_of(p, l)` beside particle p's hit on layer l,
+    // joined to p's hits (and doubles) on the neighbouring layers.
+    const int64_t n_single = ev.n_hits;
+    const auto hit_of = [&](int p, int l) { return l * kHitsPerLayer + position_of[l][p]; };
+    const auto double_of = [&](int p, int l) {
+        return static_cast<int32_t>(n_single + (p / kDoubleEvery) * kLayers + l);
+    };
+    for (int p = 0; p < kHitsPerLayer; p += kDoubleEvery)
+        for (int l = 0; l < kLayers; ++l) {
+            ev.particle_id.push_back(p + 1);
+            ev.pt.push_back(particle_pt[p]);
+            ev.eta.push_back(particle_eta[p]);
+            ev.layer.push_back(l);
+            ++ev.n_hits;
+        }
+    for (int p = 0; p < kHitsPerLayer; p += kDoubleEvery)
+        for (int l = 0; l + 1 < kLayers; ++l) {
+            const int32_t a = hit_of(p, l), b = hit_of(p, l + 1);
+            const int32_t da = double_of(p, l), db = double_of(p, l + 1);
+            for (auto [s, r] : {std::pair{da, b}, std::pair{a, db}, std::pair{da, db}}) {
+                ev.senders.push_back(s);
+                ev.receivers.push_back(r);
+                ev.scores.push_back(sigmoid(true_logit(rng)));
+                ++ev.n_true;
+            }
+        }
     return ev;
 }
 
@@ -113,7 +149,7 @@ void build_bench(benchmark::State& state, const char* method) {
     TrackCandidates t;
     for (auto _ : state) {
         t = builder.build(ev.n_hits, ev.senders.data(), ev.receivers.data(), ev.scores.data(),
-                          n_edges);
+                          n_edges, ev.layer.data());
         benchmark::DoNotOptimize(t.labels.data());
     }
     // Self-check (STYLE §13): a good classifier's scores must give about one
@@ -126,6 +162,11 @@ void build_bench(benchmark::State& state, const char* method) {
     state.counters["candidates"] = static_cast<double>(t.n_candidates);
     state.counters["track_eff"] = m.track_efficiency();
     state.counters["fake_rate"] = m.fake_rate();
+    state.counters["dup_rate"] = m.duplicate_rate();
+    // unassigned = hits in no candidate / hits (a chain keeps one hit of a double)
+    state.counters["unassigned"] =
+        static_cast<double>(std::count(t.labels.begin(), t.labels.end(), kUnassigned)) /
+        static_cast<double>(ev.n_hits);
     // edges_per_s = edges per call / CPU time per call
     state.counters["edges_per_s"] = benchmark::Counter(
         static_cast<double>(n_edges), benchmark::Counter::kIsIterationInvariantRate);
@@ -134,15 +175,22 @@ void build_bench(benchmark::State& state, const char* method) {
 void BM_ConnectedComponents(benchmark::State& state) {
     build_bench(state, "components");
 }
+void BM_JunctionRemoval(benchmark::State& state) {
+    build_bench(state, "junction_removal");
+}
 void BM_Walkthrough(benchmark::State& state) {
     build_bench(state, "walkthrough");
+}
+void BM_WalkthroughDoubles(benchmark::State& state) {
+    build_bench(state, "walkthrough_doubles");
 }
 
 void BM_MatchTracks(benchmark::State& state) {
     const auto& ev = event();
     TrackBuilder builder(TrackBuildingConfig{});
-    const auto t = builder.build(ev.n_hits, ev.senders.data(), ev.receivers.data(),
-                                 ev.scores.data(), static_cast<int64_t>(ev.senders.size()));
+    const auto t =
+        builder.build(ev.n_hits, ev.senders.data(), ev.receivers.data(), ev.scores.data(),
+                      static_cast<int64_t>(ev.senders.size()), ev.layer.data());
     for (auto _ : state) {
         auto m = match_tracks({}, t.labels, ev.particle_id, ev.pt, ev.eta);
         benchmark::DoNotOptimize(m.n_reconstructed);
@@ -153,7 +201,9 @@ void BM_MatchTracks(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_ConnectedComponents)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_JunctionRemoval)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Walkthrough)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WalkthroughDoubles)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MatchTracks)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "core/error.hpp"
-#include "trainer/tracks/track_building.hpp"
+#include "pipeline/stages.hpp"
 
 namespace hepgnn::pipeline {
 
@@ -63,8 +63,7 @@ std::vector<int64_t> dense_track_labels(const std::vector<int64_t>& track_id,
     std::vector<int64_t> labels(track_id.size());
     for (size_t i = 0; i < track_id.size(); ++i) {
         const auto it = std::lower_bound(ids.begin(), ids.end(), track_id[i]);
-        labels[i] =
-            (it != ids.end() && *it == track_id[i]) ? it - ids.begin() : tracks::kUnassigned;
+        labels[i] = (it != ids.end() && *it == track_id[i]) ? it - ids.begin() : kUnassigned;
     }
     return labels;
 }
@@ -88,7 +87,7 @@ TrackmlScore trackml_score(const std::vector<int64_t>& labels,
     for (size_t i = 0; i < n; ++i) {
         s.total_weight += weight[i];
         const int64_t label = labels[i];
-        HEPGNN_CHECK(label == tracks::kUnassigned || (label >= 0 && label < int64_t(n)),
+        HEPGNN_CHECK(label == kUnassigned || (label >= 0 && label < int64_t(n)),
                      "TrackML score: hit {} has label {}; labels are -1 (no track) or 0..{}", i,
                      label, int64_t(n) - 1);
         if (label >= 0) s.n_tracks += track_hits[label]++ == 0;
@@ -128,8 +127,8 @@ TrackmlScore trackml_score(const std::vector<int64_t>& labels,
     return s;
 }
 
-tracks::TrackMatchingConfig ScoreConfig::matching(double pt) const {
-    tracks::TrackMatchingConfig c;
+TrackMatchingConfig ScoreConfig::matching(double pt) const {
+    TrackMatchingConfig c;
     c.pt_min = pt;
     c.min_hits = min_hits;
     c.pt_bins = pt_bins;
@@ -150,10 +149,10 @@ EventScore score_event(const ScoreConfig& config, int64_t event_id, const EventT
     s.event_id = event_id;
     const auto labels = dense_track_labels(track_id, config.zero_is_unassigned);
     s.trackml = trackml_score(labels, truth.particle_id, truth.weight);
-    s.tracks = tracks::match_tracks(config.matching(config.pt_min), labels, truth.particle_id,
-                                    truth.pt, truth.eta);
-    s.tracks_low = tracks::match_tracks(config.matching(config.pt_min_low), labels,
-                                        truth.particle_id, truth.pt, truth.eta);
+    s.tracks = match_tracks(config.matching(config.pt_min), labels, truth.particle_id, truth.pt,
+                            truth.eta);
+    s.tracks_low = match_tracks(config.matching(config.pt_min_low), labels, truth.particle_id,
+                                truth.pt, truth.eta);
     return s;
 }
 

@@ -1,6 +1,6 @@
 // Scoring a reconstruction of a whole event against its truth: the TrackML
 // challenge's weighted score, and the track efficiency, fake and duplicate
-// rates over every particle of the event (tracks::match_tracks). Torch-free.
+// rates over every particle of the event (match_tracks). Torch-free.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "data/trackml_event.hpp"
-#include "trainer/tracks/track_matching.hpp"
+#include "pipeline/track_matching.hpp"
 
 namespace hepgnn::pipeline {
 
@@ -52,7 +52,7 @@ struct EventTruth {
 EventTruth event_truth(const data::TrackmlEvent& event, const std::string& source);
 
 /// Dense track labels for match_tracks: the i-th distinct track id (in
-/// ascending id order) becomes label i; tracks::kUnassigned for track 0 when
+/// ascending id order) becomes label i; kUnassigned for track 0 when
 /// `zero_is_unassigned` (Note [Track id 0]).
 std::vector<int64_t> dense_track_labels(const std::vector<int64_t>& track_id,
                                         bool zero_is_unassigned);
@@ -82,11 +82,11 @@ struct ScoreConfig {
     double pt_min = 1.0;              // GeV: the main efficiency threshold (pT > pt_min)
     double pt_min_low = 0.5;          // GeV: the second one (JSON "pt_0.5")
     bool zero_is_unassigned = false;  // Note [Track id 0]
-    std::vector<double> pt_bins = tracks::TrackMatchingConfig{}.pt_bins;  // GeV
-    std::vector<double> eta_bins = tracks::uniform_bin_edges(-4.0, 4.0, 16);
+    std::vector<double> pt_bins = TrackMatchingConfig{}.pt_bins;  // GeV
+    std::vector<double> eta_bins = uniform_bin_edges(-4.0, 4.0, 16);
 
     /// The match_tracks config at threshold `pt` (GeV).
-    tracks::TrackMatchingConfig matching(double pt) const;
+    TrackMatchingConfig matching(double pt) const;
 };
 
 /// Everything `hepgnn score` reports for one event. The rates of `tracks`
@@ -97,8 +97,8 @@ struct ScoreConfig {
 struct EventScore {
     int64_t event_id = 0;
     TrackmlScore trackml;
-    tracks::TrackMetrics tracks;      // pT > config.pt_min
-    tracks::TrackMetrics tracks_low;  // pT > config.pt_min_low
+    TrackMetrics tracks;      // pT > config.pt_min
+    TrackMetrics tracks_low;  // pT > config.pt_min_low
 };
 
 /// Scores one event: `track_id` per hit in the order of `truth` (as from

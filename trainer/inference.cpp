@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "trainer/batch.hpp"
-#include "trainer/tracks/event_hits.hpp"
 
 namespace hepgnn::trainer {
 
@@ -58,7 +57,7 @@ void accumulate_edge_metrics(const std::vector<data::EventGraph>& graphs,
         scores.resize(l.size());
         double loss = 0;
         for (size_t e = 0; e < l.size(); ++e) {
-            scores[e] = tracks::score_of_logit(l[e]);
+            scores[e] = 1.0f / (1.0f + std::exp(-l[e]));  // sigmoid
             loss += bce_with_logit(l[e], graphs[g].y[e], pos_weight);
         }
         metrics.add(scores.data(), graphs[g].y.data(), static_cast<int64_t>(l.size()));

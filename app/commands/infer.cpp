@@ -1,31 +1,36 @@
-// hepgnn infer: TrackML hits -> event graphs -> GNN edge scores -> track
-// candidates -> TrackML submission CSV, with a per-stage timing table as in
-// the Exa.TrkX inference studies. Events are spread over the ranks.
+// hepgnn infer: TrackML hits -> the inference pipeline (graph construction,
+// GNN edge scores, track building; pipeline/pipeline.hpp) -> TrackML
+// submission CSV, with a per-stage timing table as in the Exa.TrkX inference
+// studies. Events are spread over the ranks.
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <memory>
-#include <unordered_set>
+#include <optional>
 
 #include "app/command.hpp"
 #include "app/config_schemas.hpp"
+#include "app/model_loading.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/stage_timer.hpp"
-#include "data/graph_builder.hpp"
+#include "data/graph_file.hpp"
 #include "data/trackml_csv.hpp"
-#include "trainer/edge_scorer.hpp"
-#include "trainer/tracks/event_hits.hpp"
-#include "trainer/tracks/track_building.hpp"
-#include "trainer/tracks/track_matching.hpp"
+#include "pipeline/graph_construction.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/track_building.hpp"
+#include "pipeline/track_matching.hpp"
 
 namespace hepgnn::app {
 namespace {
+
+namespace fs = std::filesystem;
 
 struct InferOptions {
     std::string model;
@@ -33,106 +38,102 @@ struct InferOptions {
     std::string out;
     std::string config;  // graph building (prepare) config
     std::vector<std::string> overrides;
-    double cut = 0.5;
-    std::string track_method = "walkthrough";
-    int min_hits = 3;
+    pipeline::TrackBuildingConfig tracks;
     int threads = 0;
     int64_t max_events = 0;
+    std::string save_graphs;  // also write the graphs built (HDF5)
 };
 
 // Stages in pipeline order (the table lists them so).
 const char* const kStages[] = {"read", "graph_building", "gnn", "track_building", "write"};
 
+// Under mpirun each rank writes the graphs of its events to a part file;
+// rank 0 merges the parts, as prepare does.
+fs::path graph_part(const std::string& out, const comm::Communicator& comm) {
+    return comm.size() == 1 ? fs::path(out) : fs::path(out + ".part" + std::to_string(comm.rank()));
+}
+
 int run_infer(const InferOptions& opt, Context& ctx) {
     auto& comm = *ctx.comm;
     if (opt.threads > 0) at::set_num_threads(opt.threads);
-    std::unique_ptr<trainer::EdgeScorer> scorer;
-    std::unique_ptr<data::GraphBuilder> builder;
+    std::unique_ptr<pipeline::Pipeline> pipe;
     std::vector<int64_t> events;
     comm.collectively([&] {
         const Config config = Config::load(prepare_schema(), opt.config, opt.overrides);
-        builder = std::make_unique<data::GraphBuilder>(graph_builder_config(config));
-        tracks::TrackBuilder check({opt.cut, opt.min_hits, opt.track_method});
-        scorer = trainer::load_edge_scorer(opt.model);
-        data::check_features_match(scorer->features(), fmt::format("model '{}'", opt.model),
-                                   data::GraphBuilder::feature_info(builder->config()),
-                                   opt.config.empty()
-                                       ? std::string("graphs of the default --config")
-                                       : fmt::format("graphs of --config '{}'", opt.config));
+        auto graphs =
+            std::make_unique<pipeline::DetectorGraphConstruction>(graph_builder_config(config));
+        auto tracks = std::make_unique<pipeline::TrackBuilder>(opt.tracks);
+        auto classifier = load_edge_classifier(opt.model, {});
+        data::check_features_match(
+            classifier->features(), fmt::format("model '{}'", opt.model), graphs->features(),
+            opt.config.empty() ? std::string("graphs of the default --config")
+                               : fmt::format("graphs of --config '{}'", opt.config));
+        pipe = std::make_unique<pipeline::Pipeline>(std::move(graphs), std::move(classifier),
+                                                    std::move(tracks));
         events = data::list_trackml_events(opt.input);
         HEPGNN_CHECK(!events.empty(), "{}: no TrackML events (eventNNNNNNNNN-hits.csv) found",
                      opt.input);
         if (opt.max_events > 0 && static_cast<int64_t>(events.size()) > opt.max_events)
             events.resize(static_cast<size_t>(opt.max_events));
-        if (ctx.is_root()) std::filesystem::create_directories(opt.out);
+        if (ctx.is_root()) fs::create_directories(opt.out);
     });
-    const auto feature_names = data::GraphBuilder::feature_info(builder->config()).names;
-    const int r_col = tracks::feature_column(feature_names, "r");
-    const int z_col = tracks::feature_column(feature_names, "z");
 
     StageTimes times;
     std::vector<int64_t> counts(4, 0);  // events, hits, edges, candidates (this rank)
-    tracks::TrackBuilder track_builder({opt.cut, opt.min_hits, opt.track_method});
     Progress progress("infer", static_cast<int64_t>(events.size()),
                       Progress::config_for(stderr, ctx.is_root(), "events"));
+    std::optional<data::GraphFileWriter> graph_writer;
     comm.collectively([&] {
+        if (!opt.save_graphs.empty())
+            graph_writer.emplace(graph_part(opt.save_graphs, comm),
+                                 pipe->graph_construction().features());
         for (size_t i = comm.rank(); i < events.size(); i += comm.size()) {
             const int64_t event_id = events[i];
             std::vector<data::Hit> hits;
             {
                 ScopedStage t(times, "read");
-                hits =
-                    data::read_trackml_hits(std::filesystem::path(opt.input) /
-                                            (data::trackml_event_prefix(event_id) + "-hits.csv"));
+                hits = data::read_trackml_hits(
+                    fs::path(opt.input) / (data::trackml_event_prefix(event_id) + "-hits.csv"));
             }
-            std::vector<data::EventGraph> graphs;
-            {
-                ScopedStage t(times, "graph_building");
-                graphs = builder->build_from_hits(event_id, hits);
-            }
-            std::vector<std::vector<float>> logits(graphs.size());
-            {
-                ScopedStage t(times, "gnn");
-                for (size_t g = 0; g < graphs.size(); ++g) logits[g] = scorer->logits(graphs[g]);
-            }
-            std::vector<tracks::SubmissionRow> rows;
-            {
-                ScopedStage t(times, "track_building");
-                const auto merged = tracks::merge_event_graphs(graphs, logits, r_col, z_col);
-                HEPGNN_INTERNAL_CHECK(merged.size() <= 1, "graphs of one event merged into {}",
-                                      merged.size());
-                std::vector<int64_t> hit_ids, labels;
-                if (!merged.empty()) {  // an event without barrel hits has no graph
-                    const auto& ev = merged.front();
-                    const auto c = track_builder.build(static_cast<int64_t>(ev.hit_id.size()),
-                                                       ev.senders.data(), ev.receivers.data(),
-                                                       ev.scores.data(),
-                                                       static_cast<int64_t>(ev.scores.size()));
-                    hit_ids = ev.hit_id;
-                    labels = c.labels;
-                    counts[2] += static_cast<int64_t>(ev.scores.size());
-                    counts[3] += c.n_candidates;
-                }
-                rows = tracks::make_submission(hit_ids, labels);
-                // Hits outside every graph (endcaps, outside the eta range)
-                // belong to no track; a submission lists every hit.
-                std::unordered_set<int64_t> listed(hit_ids.begin(), hit_ids.end());
-                for (const auto& h : hits)
-                    if (!listed.count(h.hit_id)) rows.push_back({h.hit_id, 0});
-            }
+            const pipeline::EventReconstruction rec = pipe->run(event_id, hits, &times);
             {
                 ScopedStage t(times, "write");
-                tracks::write_submission_csv(
-                    std::filesystem::path(opt.out) /
-                        (data::trackml_event_prefix(event_id) + "-submission.csv"),
-                    event_id, rows);
+                // Every hit of the event is listed; hits in no graph or
+                // candidate get track 0.
+                std::vector<int64_t> hit_ids(hits.size());
+                for (size_t h = 0; h < hits.size(); ++h) hit_ids[h] = hits[h].hit_id;
+                pipeline::write_submission_csv(
+                    fs::path(opt.out) / (data::trackml_event_prefix(event_id) + "-submission.csv"),
+                    event_id, pipeline::make_submission(hit_ids, rec.labels_of(hit_ids)));
+                if (graph_writer)
+                    for (const auto& g : rec.graphs) graph_writer->append(g);
             }
             counts[0] += 1;
             counts[1] += static_cast<int64_t>(hits.size());
+            counts[2] += static_cast<int64_t>(rec.hits.scores.size());
+            counts[3] += rec.candidates.n_candidates;
             progress.update(static_cast<int64_t>(i + 1));
         }
+        if (graph_writer) graph_writer->commit();
+        graph_writer.reset();  // closes the file before rank 0 merges the parts
     });
     progress.finish();
+    if (!opt.save_graphs.empty() && comm.size() > 1) {
+        comm.collectively([&] {
+            if (!ctx.is_root()) return;
+            std::vector<fs::path> parts;
+            for (int r = 0; r < comm.size(); ++r)
+                parts.emplace_back(opt.save_graphs + ".part" + std::to_string(r));
+            struct RemoveParts {  // whether or not the merge succeeds
+                const std::vector<fs::path>& parts;
+                ~RemoveParts() {
+                    std::error_code ec;
+                    for (const auto& p : parts) fs::remove(p, ec);
+                }
+            } remove_parts{parts};
+            data::merge_graph_files(parts, opt.save_graphs);
+        });
+    }
     comm.allreduce(counts.data(), counts.size());
     std::vector<double> seconds;
     for (const char* s : kStages) seconds.push_back(times.get(s));
@@ -145,11 +146,12 @@ int run_infer(const InferOptions& opt, Context& ctx) {
         return t;
     }();
     const double n_events = static_cast<double>(std::max<int64_t>(1, counts[0]));
+    const std::string describe = pipe->edge_classification().describe();
     std::printf(
         "infer: %lld events, %lld hits, %lld edges -> %lld track candidates (%s) with "
         "%s\n",
         (long long)counts[0], (long long)counts[1], (long long)counts[2], (long long)counts[3],
-        opt.track_method.c_str(), scorer->describe().c_str());
+        opt.tracks.method.c_str(), describe.c_str());
     std::printf("%-16s %12s %12s %8s\n", "stage", "total s", "per event s", "share");
     nlohmann::json stage_json;
     for (size_t k = 0; k < seconds.size(); ++k) {
@@ -159,7 +161,9 @@ int run_infer(const InferOptions& opt, Context& ctx) {
     }
     std::printf("%-16s %12.3f %12.4f\n", "total", total, total / n_events);
     const nlohmann::json report = {{"model", opt.model},
-                                   {"describe", scorer->describe()},
+                                   {"describe", describe},
+                                   {"track_method", opt.tracks.method},
+                                   {"cut", opt.tracks.cut},
                                    {"events", counts[0]},
                                    {"hits", counts[1]},
                                    {"edges", counts[2]},
@@ -167,11 +171,12 @@ int run_infer(const InferOptions& opt, Context& ctx) {
                                    {"ranks", comm.size()},
                                    {"threads_per_rank", at::get_num_threads()},
                                    {"seconds_per_event", stage_json}};
-    const auto path = std::filesystem::path(opt.out) / "timing.json";
-    replace_file_atomically(path, [&](const std::filesystem::path& tmp) {
-        std::ofstream(tmp) << report.dump(2) << "\n";
-    });
+    const auto path = fs::path(opt.out) / "timing.json";
+    replace_file_atomically(
+        path, [&](const fs::path& tmp) { std::ofstream(tmp) << report.dump(2) << "\n"; });
     std::printf("infer: submissions and timing.json in %s\n", opt.out.c_str());
+    if (!opt.save_graphs.empty())
+        std::printf("infer: the graphs it built in %s\n", opt.save_graphs.c_str());
     return 0;
 }
 
@@ -182,8 +187,8 @@ void add_infer_command(CLI::App& app, Runner& selected) {
     auto* cmd = app.add_subcommand(
         "infer",
         "Track finding on TrackML hits: graph building, GNN edge scores, track building; "
-        "writes OUT/eventNNNNNNNNN-submission.csv (event_id,hit_id,track_id) per event and a "
-        "per-stage timing table");
+        "writes OUT/eventNNNNNNNNN-submission.csv (event_id,hit_id,track_id; track 0: no track) "
+        "per event and a per-stage timing table");
     cmd->add_option("--model", opt->model,
                     "A checkpoint (OUT/checkpoints/best.ckpt) or a TorchScript export")
         ->required();
@@ -192,17 +197,12 @@ void add_infer_command(CLI::App& app, Runner& selected) {
     cmd->add_option("--config", opt->config,
                     "Graph building config (the prepare YAML the model was trained with)");
     add_set_option(*cmd, opt->overrides);
-    cmd->add_option("--cut", opt->cut, "Edge score cut for track building")
-        ->check(CLI::Range(0.0, 1.0))
-        ->capture_default_str();
-    cmd->add_option("--track-method", opt->track_method, "components | walkthrough")
-        ->check(CLI::IsMember({"components", "walkthrough"}))
-        ->capture_default_str();
-    cmd->add_option("--min-hits", opt->min_hits, "Smallest track candidate kept")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
+    add_track_building_options(*cmd, opt->tracks);
     cmd->add_option("--threads", opt->threads, "Intra-op threads (0: torch default)");
     cmd->add_option("--max-events", opt->max_events, "Use at most this many events (0: all)");
+    cmd->add_option("--save-graphs", opt->save_graphs,
+                    "Also write the graphs infer built to this graph file (.h5; no labels), to "
+                    "inspect what the model saw");
     cmd->callback(
         [opt, &selected] { selected = [opt](Context& ctx) { return run_infer(*opt, ctx); }; });
 }

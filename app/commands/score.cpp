@@ -13,9 +13,11 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "app/command.hpp"
+#include "app/score_report.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "data/trackml_csv.hpp"
@@ -36,60 +38,17 @@ struct ScoreOptions {
 };
 
 struct Summary {
+    explicit Summary(const pipeline::ScoreConfig& config) : scores(config) {}
     nlohmann::json report;
-    std::vector<pipeline::EventScore> events;
+    ScoreReport scores;
     std::vector<int64_t> unscored;  // events of --input without a submission
-    tracks::TrackMetrics total, total_low;
-    double mean_score = 0;
 };
-
-nlohmann::json efficiency_json(const tracks::EfficiencyHistogram& h) {
-    nlohmann::json bins = nlohmann::json::array();
-    for (size_t b = 0; b < h.n_bins(); ++b)
-        bins.push_back({{"low", h.edges[b]},
-                        {"high", std::isinf(h.edges[b + 1]) ? nlohmann::json(nullptr)
-                                                            : nlohmann::json(h.edges[b + 1])},
-                        {"reconstructable", h.reconstructable[b]},
-                        {"reconstructed", h.reconstructed[b]},
-                        {"efficiency", h.efficiency(b)}});
-    return bins;
-}
-
-// The rates of Note [Track matching] with the counts behind them.
-nlohmann::json rates_json(const tracks::TrackMetrics& m) {
-    return {{"track_efficiency", m.track_efficiency()},
-            {"fake_rate", m.fake_rate()},
-            {"duplicate_rate", m.duplicate_rate()},
-            {"n_reconstructable_particles", m.n_reconstructable},
-            {"n_reconstructed_particles", m.n_reconstructed},
-            {"n_counted_tracks", m.n_candidates},
-            {"n_fake_tracks", m.n_fake},
-            {"n_duplicate_tracks", m.n_duplicate}};
-}
-
-nlohmann::json event_json(const pipeline::EventScore& e, const std::string& submission) {
-    nlohmann::json j = {{"event_id", e.event_id},
-                        {"submission", submission},
-                        {"trackml_score", e.trackml.score()},
-                        {"matched_weight", e.trackml.matched_weight},
-                        {"total_weight", e.trackml.total_weight},
-                        {"n_hits", e.tracks.n_hits},
-                        {"n_noise_hits", e.tracks.n_noise_hits},
-                        {"n_tracks", e.trackml.n_tracks},
-                        {"n_matched_tracks", e.trackml.n_matched},
-                        {"n_matched_hits", e.trackml.n_matched_hits}};
-    j.update(rates_json(e.tracks));
-    j["pt_0.5"] = rates_json(e.tracks_low);
-    return j;
-}
 
 Summary score_all(const ScoreOptions& opt) {
     pipeline::ScoreConfig config;
     config.min_hits = opt.min_hits;
     config.zero_is_unassigned = opt.track_id_0 == "unassigned";
-    Summary s;
-    s.total = tracks::TrackMetrics(config.matching(config.pt_min));
-    s.total_low = tracks::TrackMetrics(config.matching(config.pt_min_low));
+    Summary s(config);
 
     // Every submission must have its event before any is read.
     const auto submissions = pipeline::list_submissions(opt.submissions);
@@ -105,8 +64,6 @@ Summary score_all(const ScoreOptions& opt) {
     }
     s.unscored.assign(unscored.begin(), unscored.end());
 
-    nlohmann::json events = nlohmann::json::array();
-    double score_sum = 0;
     for (const auto& sub : submissions) {
         const std::string prefix =
             (fs::path(opt.input) / data::trackml_event_prefix(sub.event_id)).string();
@@ -124,61 +81,47 @@ Summary score_all(const ScoreOptions& opt) {
         for (size_t i = 0; i < hit_ids.size(); ++i) hit_ids[i] = event.hits[i].hit_id;
         const auto track_id = pipeline::track_ids_per_hit(
             pipeline::read_submission_csv(sub.path), sub.event_id, hit_ids, prefix + "-hits.csv");
-        s.events.push_back(pipeline::score_event(config, sub.event_id, truth, track_id));
-        const auto& e = s.events.back();
-        s.total.merge(e.tracks);
-        s.total_low.merge(e.tracks_low);
-        score_sum += e.trackml.score();
-        events.push_back(event_json(e, sub.path.string()));
+        s.scores.add(pipeline::score_event(config, sub.event_id, truth, track_id),
+                     sub.path.string());
     }
-    s.mean_score = score_sum / double(s.events.size());
 
-    // DESIGN §3.5. Rates are over the summed counts of all events; the
-    // TrackML score is the mean of the events' scores.
-    nlohmann::json& r = s.report;
-    r = {{"input", opt.input},          {"submissions", opt.submissions},
-         {"n_events", s.events.size()}, {"trackml_score", s.mean_score},
-         {"min_hits", config.min_hits}, {"pt_min", config.pt_min},
-         {"track_id_0", opt.track_id_0}};
-    r.update(rates_json(s.total));
-    r["track_efficiency_vs_pt"] = efficiency_json(s.total.efficiency_vs_pt);
-    r["track_efficiency_vs_eta"] = efficiency_json(s.total.efficiency_vs_eta);
-    nlohmann::json low = rates_json(s.total_low);
-    low["pt_min"] = config.pt_min_low;
-    low["track_efficiency_vs_eta"] = efficiency_json(s.total_low.efficiency_vs_eta);
-    r["pt_0.5"] = low;
-    r["events_without_submission"] = s.unscored;
-    r["events"] = std::move(events);
+    s.report = s.scores.to_json();
+    s.report.update({{"input", opt.input},
+                     {"submissions", opt.submissions},
+                     {"track_id_0", opt.track_id_0},
+                     {"events_without_submission", s.unscored}});
     return s;
 }
 
 void print_summary(const ScoreOptions& opt, const Summary& s) {
     std::printf("score: %zu events of %s against the truth in %s (track id 0: %s)\n",
-                s.events.size(), opt.submissions.c_str(), opt.input.c_str(),
+                s.scores.n_events(), opt.submissions.c_str(), opt.input.c_str(),
                 opt.track_id_0 == "track" ? "a track, as in TrackML" : "unassigned hits");
     std::printf("%-10s %9s %8s %9s %9s %9s %9s %7s %7s\n", "event", "hits", "tracks", "sum_w",
                 "trackml", "eff>1", "eff>0.5", "fake", "dup");
     constexpr size_t kMaxRows = 20;  // the JSON has them all
-    for (size_t k = 0; k < s.events.size() && k < kMaxRows; ++k) {
-        const auto& e = s.events[k];
+    for (size_t k = 0; k < s.scores.n_events() && k < kMaxRows; ++k) {
+        const auto& e = s.scores.events()[k];
         std::printf("%-10lld %9lld %8lld %9.6f %9.6f %9.4f %9.4f %7.4f %7.4f\n",
                     (long long)e.event_id, (long long)e.tracks.n_hits,
                     (long long)e.trackml.n_tracks, e.trackml.total_weight, e.trackml.score(),
                     e.tracks.track_efficiency(), e.tracks_low.track_efficiency(),
                     e.tracks.fake_rate(), e.tracks.duplicate_rate());
     }
-    if (s.events.size() > kMaxRows)
-        std::printf("... %zu more events\n", s.events.size() - kMaxRows);
+    if (s.scores.n_events() > kMaxRows)
+        std::printf("... %zu more events\n", s.scores.n_events() - kMaxRows);
     std::printf("%-10s %9lld %8s %9s %9.6f %9.4f %9.4f %7.4f %7.4f\n", "all",
-                (long long)s.total.n_hits, "", "", s.mean_score, s.total.track_efficiency(),
-                s.total_low.track_efficiency(), s.total.fake_rate(), s.total.duplicate_rate());
+                (long long)s.scores.total().n_hits, "", "", s.scores.mean_score(),
+                s.scores.total().track_efficiency(), s.scores.total_low().track_efficiency(),
+                s.scores.total().fake_rate(), s.scores.total().duplicate_rate());
     std::printf(
         "score: TrackML score %.6f (mean over events); pT > 1 GeV: efficiency %.4f (%lld of %lld "
         "particles), fake rate %.4f, duplicate rate %.4f; pT > 0.5 GeV: efficiency %.4f\n",
-        s.mean_score, s.total.track_efficiency(), (long long)s.total.n_reconstructed,
-        (long long)s.total.n_reconstructable, s.total.fake_rate(), s.total.duplicate_rate(),
-        s.total_low.track_efficiency());
-    for (const auto& e : s.events) {
+        s.scores.mean_score(), s.scores.total().track_efficiency(),
+        (long long)s.scores.total().n_reconstructed, (long long)s.scores.total().n_reconstructable,
+        s.scores.total().fake_rate(), s.scores.total().duplicate_rate(),
+        s.scores.total_low().track_efficiency());
+    for (const auto& e : s.scores.events()) {
         if (std::fabs(e.trackml.total_weight - 1.0) > 1e-3)
             std::printf(
                 "score: note: the truth weights of event %lld sum to %.6f, not 1 as in TrackML; "
@@ -193,10 +136,11 @@ void print_summary(const ScoreOptions& opt, const Summary& s) {
 }
 
 int run_score(const ScoreOptions& opt, Context& ctx) {
-    Summary s;
+    std::optional<Summary> summary;
     ctx.comm->collectively([&] {
         if (!ctx.is_root()) return;
-        s = score_all(opt);
+        summary.emplace(score_all(opt));
+        const Summary& s = *summary;
         if (opt.out.empty()) return;
         try {
             replace_file_atomically(opt.out, [&](const fs::path& tmp) {
@@ -211,7 +155,7 @@ int run_score(const ScoreOptions& opt, Context& ctx) {
         }
     });
     if (!ctx.is_root()) return 0;
-    print_summary(opt, s);
+    print_summary(opt, *summary);
     if (!opt.out.empty()) std::printf("score: JSON in %s\n", opt.out.c_str());
     return 0;
 }

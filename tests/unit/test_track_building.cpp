@@ -10,9 +10,9 @@
 #include <string>
 
 #include "core/error.hpp"
-#include "trainer/tracks/track_building.hpp"
+#include "pipeline/track_building.hpp"
 
-using namespace hepgnn::tracks;
+using namespace hepgnn::pipeline;
 
 namespace {
 
@@ -327,10 +327,232 @@ TEST(TrackBuilding, InvalidInputIsRejectedWithAClearMessage) {
               std::string::npos);
     EXPECT_NE(error_of([] { TrackBuilder b(config(0.5, 0)); }).find("min_hits is 0"),
               std::string::npos);
-    EXPECT_NE(error_of([] {
-                  TrackBuilder b(config(0.5, 3, "dfs"));
-              }).find("unknown method 'dfs'; use 'components' or 'walkthrough'"),
+    EXPECT_NE(error_of([] { TrackBuilder b(config(0.5, 3, "dfs")); })
+                  .find("unknown method 'dfs'; use components, junction_removal, walkthrough or "
+                        "walkthrough_doubles"),
               std::string::npos);
     EXPECT_NE(error_of([&] { build(config(0.5, 3), -2, Edges{}); }).find("-2 hits"),
+              std::string::npos);
+}
+
+// ---- junction removal and double hits ---------------------------------------
+
+namespace {
+
+TrackCandidates build_with_layers(const TrackBuildingConfig& c, int64_t n_hits, const Edges& e,
+                                  const std::vector<int64_t>& layers) {
+    return build_track_candidates(c, n_hits, e.senders, e.receivers, e.scores, layers);
+}
+
+// One particle with a double hit: A = 0 (layer 0), B1 = 1 and B2 = 2 (both on
+// layer 1), C = 3 (layer 2), D = 4 (layer 3). Both Bs connect to A and C.
+// The scores make A's best continuation B1 but C's best origin B2.
+Edges double_hit_track() {
+    Edges e;
+    e.add(0, 1, 0.95f);
+    e.add(0, 2, 0.90f);
+    e.add(1, 3, 0.85f);
+    e.add(2, 3, 0.90f);
+    e.add(3, 4, 0.90f);
+    return e;
+}
+const std::vector<int64_t> kDoubleHitLayers = {0, 1, 1, 2, 3};
+
+// Reference junction removal: an edge above the cut survives when it is the
+// best (score, then lower index) out of its sender and into its receiver.
+std::vector<bool> reference_junction_removal(int64_t n, const Edges& e, double cut) {
+    std::vector<int64_t> best_out(n, -1), best_in(n, -1);
+    const auto better = [&](int64_t a, int64_t b) {  // is edge a better than edge b?
+        return b < 0 || e.scores[a] > e.scores[b] || (e.scores[a] == e.scores[b] && a < b);
+    };
+    for (size_t k = 0; k < e.scores.size(); ++k) {
+        if (!(e.scores[k] > static_cast<float>(cut))) continue;
+        const auto i = static_cast<int64_t>(k);
+        if (better(i, best_out[e.senders[k]])) best_out[e.senders[k]] = i;
+        if (better(i, best_in[e.receivers[k]])) best_in[e.receivers[k]] = i;
+    }
+    std::vector<bool> keep(e.scores.size());
+    for (size_t k = 0; k < e.scores.size(); ++k)
+        keep[k] = best_out[e.senders[k]] == static_cast<int64_t>(k) &&
+                  best_in[e.receivers[k]] == static_cast<int64_t>(k);
+    return keep;
+}
+
+}  // namespace
+
+TEST(TrackBuilding, EveryMethodIsAcceptedByName) {
+    for (const auto& method : track_building_methods())
+        EXPECT_EQ(TrackBuilder(config(0.5, 3, method)).describe(), method);
+    EXPECT_EQ(TrackBuildingConfig{}.method, "walkthrough_doubles");  // the measured best
+}
+
+TEST(TrackBuilding, ADoubleHitCutsAChainInTwoButNotWalkthroughDoubles) {
+    const Edges e = double_hit_track();
+    // Walkthrough: A -> B1 first, then B2 -> C takes C's only slot: {A, B1}
+    // (too short) and {B2, C, D}. Junction removal drops A -> B2 and B1 -> C
+    // the same way.
+    for (const char* method : {"walkthrough", "junction_removal"}) {
+        const auto t = build_with_layers(config(0.5, 3, method), 5, e, kDoubleHitLayers);
+        EXPECT_EQ(t.labels, (Labels{U, U, 0, 0, 0})) << method;
+    }
+    // Components keep all five (one particle, nothing to merge with).
+    EXPECT_EQ(build(config(0.5, 3), 5, e).labels, Labels(5, 0));
+    // B1 and B2 share A and C: one pair, one slot each side: the whole track.
+    const auto t = build_with_layers(config(0.5, 3, "walkthrough_doubles"), 5, e, kDoubleHitLayers);
+    EXPECT_EQ(t.labels, Labels(5, 0));
+    EXPECT_EQ(t.n_candidates, 1);
+    // Without layers it cannot know that B1 and B2 are a double: walkthrough.
+    EXPECT_EQ(build(config(0.5, 3, "walkthrough_doubles"), 5, e).labels, (Labels{U, U, 0, 0, 0}));
+}
+
+TEST(TrackBuilding, ADoubleHitOnTheLastLayerJoinsItsTrack) {
+    // A -> B -> {C1, C2}: C1 and C2 share B and have nothing beyond.
+    Edges e;
+    e.add(0, 1, 0.9f);
+    e.add(1, 2, 0.9f);
+    e.add(1, 3, 0.8f);
+    const std::vector<int64_t> layers = {0, 1, 2, 2};
+    EXPECT_EQ(build_with_layers(config(0.5, 3, "walkthrough"), 4, e, layers).labels,
+              (Labels{0, 0, 0, U}));
+    EXPECT_EQ(build_with_layers(config(0.5, 3, "walkthrough_doubles"), 4, e, layers).labels,
+              Labels(4, 0));
+}
+
+TEST(TrackBuilding, TwoTracksThatPassCloseByAreNotPaired) {
+    // Particles a = 0 -> 1 -> 4 and b = 2 -> 3 -> 5, hits 1 and 3 on one
+    // layer, a fake 0 -> 3 above the cut: 1 and 3 share 0 on the in side but
+    // nothing on the out side, where both continue: not a double hit.
+    Edges e;
+    e.add(0, 1, 0.9f);
+    e.add(2, 3, 0.9f);
+    e.add(1, 4, 0.9f);
+    e.add(3, 5, 0.9f);
+    e.add(0, 3, 0.7f);
+    const std::vector<int64_t> layers = {0, 1, 0, 1, 2, 2};
+    const auto t = build_with_layers(config(0.5, 3, "walkthrough_doubles"), 6, e, layers);
+    EXPECT_EQ(t.labels, (Labels{0, 0, 1, 1, 0, 1}));
+    EXPECT_EQ(t.labels, build_with_layers(config(0.5, 3, "walkthrough"), 6, e, layers).labels);
+    // Components merge the two.
+    EXPECT_EQ(build(config(0.5, 3), 6, e).labels, Labels(6, 0));
+}
+
+TEST(TrackBuilding, JunctionRemovalSplitsABranchLikeWalkthrough) {
+    Edges e = two_tracks();
+    e.add(2, 5, 0.7f);  // a branch: hit 2 continues to 4 (0.9) and to 5 (0.7)
+    const auto t = build(config(0.5, 3, "junction_removal"), 8, e);
+    EXPECT_EQ(t.labels, (Labels{0, 1, 0, 1, 0, 1, 0, 1}));
+    EXPECT_EQ(t.n_candidates, 2);
+}
+
+TEST(TrackBuilding, JunctionRemovalDropsWhatWalkthroughReroutes) {
+    // Hit 0's best continuation (to 2) loses at 2 to the better 1 -> 2.
+    // Walkthrough gives 0 its second best (to 3); junction removal keeps only
+    // 0's best, which 2 has removed, so 0 is left alone and {3, 5} is short.
+    Edges e;
+    e.add(1, 2, 0.95f);
+    e.add(0, 2, 0.9f);
+    e.add(0, 3, 0.8f);
+    e.add(2, 4, 0.9f);
+    e.add(3, 5, 0.9f);
+    EXPECT_EQ(build(config(0.5, 2, "junction_removal"), 6, e).labels, (Labels{U, 0, 0, 1, 0, 1}));
+    EXPECT_EQ(build(config(0.5, 2, "walkthrough"), 6, e).labels, (Labels{0, 1, 1, 0, 1, 0}));
+}
+
+TEST(TrackBuilding, JunctionRemovalMatchesAReferenceOnRandomGraphs) {
+    std::mt19937 rng(99);
+    for (int trial = 0; trial < 200; ++trial) {
+        const int n = std::uniform_int_distribution<int>(1, 300)(rng);
+        const int m = std::uniform_int_distribution<int>(0, 3 * n)(rng);
+        std::uniform_int_distribution<int64_t> hit(0, n - 1);
+        std::uniform_int_distribution<int> coarse(0, 20);  // ties are common
+        Edges e;
+        for (int k = 0; k < m; ++k) e.add(hit(rng), hit(rng), coarse(rng) / 20.0f);
+        const double cut = std::uniform_real_distribution<double>(0.0, 0.9)(rng);
+        const int min_hits = 1 + trial % 3;
+        const auto keep = reference_junction_removal(n, e, cut);
+        ASSERT_EQ(build(config(cut, min_hits, "junction_removal"), n, e).labels,
+                  reference_components(n, e, cut, min_hits, &keep))
+            << "trial " << trial;
+    }
+}
+
+TEST(TrackBuilding, WalkthroughDoublesIsWalkthroughWhenNoTwoHitsShareALayer) {
+    std::mt19937 rng(3);
+    for (int trial = 0; trial < 100; ++trial) {
+        const int n = std::uniform_int_distribution<int>(1, 300)(rng);
+        std::uniform_int_distribution<int64_t> hit(0, n - 1);
+        std::uniform_real_distribution<float> score(0.0f, 1.0f);
+        Edges e;
+        for (int k = 0; k < 2 * n; ++k) e.add(hit(rng), hit(rng), score(rng));
+        std::vector<int64_t> layers(n);
+        for (int i = 0; i < n; ++i) layers[i] = i;
+        ASSERT_EQ(build_with_layers(config(0.4, 2, "walkthrough_doubles"), n, e, layers).labels,
+                  build(config(0.4, 2, "walkthrough"), n, e).labels)
+            << "trial " << trial;
+    }
+}
+
+TEST(TrackBuilding, WalkthroughDoublesKeepsEveryHitOfLayeredTracksWithDoubles) {
+    // 200 particles over 10 layers, each hit doubled with probability 0.2,
+    // fakes to other particles' hits on the next layer below and above the
+    // cut (score order random). Every particle must come out whole.
+    std::mt19937 rng(17);
+    const int n_particles = 200, n_layers = 10;
+    std::vector<int64_t> layers, particle;
+    std::vector<std::vector<std::vector<int64_t>>> hits(
+        n_particles, std::vector<std::vector<int64_t>>(n_layers));
+    for (int p = 0; p < n_particles; ++p)
+        for (int l = 0; l < n_layers; ++l) {
+            const int copies = std::bernoulli_distribution(0.2)(rng) ? 2 : 1;
+            for (int c = 0; c < copies; ++c) {
+                hits[p][l].push_back(static_cast<int64_t>(layers.size()));
+                layers.push_back(l);
+                particle.push_back(p);
+            }
+        }
+    Edges e;
+    std::uniform_real_distribution<float> high(0.6f, 1.0f), low(0.0f, 0.45f);
+    std::uniform_int_distribution<int> other(0, n_particles - 1);
+    for (int p = 0; p < n_particles; ++p)
+        for (int l = 0; l + 1 < n_layers; ++l) {
+            for (int64_t a : hits[p][l])
+                for (int64_t b : hits[p][l + 1]) e.add(a, b, high(rng));
+            e.add(hits[p][l][0], hits[other(rng)][l + 1][0], low(rng));
+        }
+    const int64_t n = static_cast<int64_t>(layers.size());
+    const auto t = build_with_layers(config(0.5, 3, "walkthrough_doubles"), n, e, layers);
+    EXPECT_EQ(t.n_candidates, n_particles);
+    for (int p = 0; p < n_particles; ++p) {
+        const int64_t label = t.labels[hits[p][0][0]];
+        for (int l = 0; l < n_layers; ++l)
+            for (int64_t h : hits[p][l]) ASSERT_EQ(t.labels[h], label) << "particle " << p;
+    }
+    // Walkthrough loses hits (or cuts tracks) at the doubles.
+    const auto w = build_with_layers(config(0.5, 3, "walkthrough"), n, e, layers);
+    EXPECT_GT(std::count(w.labels.begin(), w.labels.end(), U), 50);
+}
+
+TEST(TrackBuilding, LayersMustBeOnePerHit) {
+    const Edges e = double_hit_track();
+    EXPECT_NE(error_of([&] {
+                  build_with_layers(config(0.5, 3, "walkthrough_doubles"), 5, e, {0, 1});
+              }).find("2 layers for 5 hits"),
+              std::string::npos);
+}
+
+TEST(TrackBuilding, TheStageBuildsAnEventFromItsHits) {
+    EventHits ev;
+    ev.event_id = 7;
+    ev.hit_id = {10, 11, 12, 13, 14};
+    const Edges e = double_hit_track();
+    ev.senders = e.senders;
+    ev.receivers = e.receivers;
+    ev.scores = e.scores;
+    ev.layer = kDoubleHitLayers;
+    TrackBuilder builder(config(0.5, 3, "walkthrough_doubles"));
+    TrackBuilding& stage = builder;
+    EXPECT_EQ(stage.build(ev).labels, Labels(5, 0));
+    ev.layer.pop_back();
+    EXPECT_NE(error_of([&] { stage.build(ev); }).find("event 7: 4 layers for 5 hits"),
               std::string::npos);
 }

@@ -6,11 +6,11 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "pipeline/track_building.hpp"
+#include "pipeline/track_matching.hpp"
 #include "test_util.hpp"
-#include "trainer/tracks/track_building.hpp"
-#include "trainer/tracks/track_matching.hpp"
 
-using namespace hepgnn::tracks;
+using namespace hepgnn::pipeline;
 
 namespace {
 
@@ -68,11 +68,11 @@ TEST(TrackMatching, TwoCleanTracksArePerfect) {
     EXPECT_EQ(m.n_double_matched, 2);
     EXPECT_EQ(m.n_fake, 0);
     EXPECT_EQ(m.n_duplicate, 0);
-    EXPECT_EQ(m.n_trackml_matched_hits, 8);
+    EXPECT_EQ(m.n_matched_hits, 8);
     EXPECT_DOUBLE_EQ(m.track_efficiency(), 1.0);
     EXPECT_DOUBLE_EQ(m.fake_rate(), 0.0);
     EXPECT_DOUBLE_EQ(m.duplicate_rate(), 0.0);
-    EXPECT_DOUBLE_EQ(m.trackml_score(), 1.0);  // noise has no weight (TrackML)
+    EXPECT_DOUBLE_EQ(m.unweighted_score(), 1.0);  // noise has no weight (TrackML)
     // Histograms: pT bins [2,3) and [1,1.5); eta bins [0,0.5) and [-1.5,-1).
     EXPECT_EQ(m.efficiency_vs_pt.reconstructable[pt_bin(2.0)], 1);
     EXPECT_EQ(m.efficiency_vs_pt.reconstructable[pt_bin(1.2)], 1);
@@ -96,7 +96,7 @@ TEST(TrackMatching, AnEvenlyMergedTrackIsAFakeAndLosesBothParticles) {
     EXPECT_EQ(m.n_reconstructed, 0);
     EXPECT_DOUBLE_EQ(m.fake_rate(), 1.0);
     EXPECT_DOUBLE_EQ(m.track_efficiency(), 0.0);
-    EXPECT_DOUBLE_EQ(m.trackml_score(), 0.0);
+    EXPECT_DOUBLE_EQ(m.unweighted_score(), 0.0);
 }
 
 TEST(TrackMatching, AnUnevenlyMergedTrackMatchesItsMajorityParticleOnly) {
@@ -109,8 +109,8 @@ TEST(TrackMatching, AnUnevenlyMergedTrackMatchesItsMajorityParticleOnly) {
     EXPECT_EQ(m.n_fake, 0);
     EXPECT_EQ(m.n_reconstructed, 1);
     EXPECT_DOUBLE_EQ(m.track_efficiency(), 0.5);
-    EXPECT_EQ(m.n_trackml_matched_hits, 5);
-    EXPECT_DOUBLE_EQ(m.trackml_score(), 5.0 / 8.0);
+    EXPECT_EQ(m.n_matched_hits, 5);
+    EXPECT_DOUBLE_EQ(m.unweighted_score(), 5.0 / 8.0);
 }
 
 TEST(TrackMatching, ASplitTrackGivesADuplicate) {
@@ -125,7 +125,7 @@ TEST(TrackMatching, ASplitTrackGivesADuplicate) {
     EXPECT_EQ(m.n_reconstructed, 1);
     EXPECT_DOUBLE_EQ(m.duplicate_rate(), 0.5);
     EXPECT_DOUBLE_EQ(m.track_efficiency(), 1.0);
-    EXPECT_DOUBLE_EQ(m.trackml_score(), 5.0 / 8.0);
+    EXPECT_DOUBLE_EQ(m.unweighted_score(), 5.0 / 8.0);
 
     // 4 + 4: neither piece holds more than half, so not reconstructed.
     Event even;
@@ -136,7 +136,7 @@ TEST(TrackMatching, ASplitTrackGivesADuplicate) {
     EXPECT_EQ(m.n_double_matched, 0);
     EXPECT_EQ(m.n_reconstructed, 0);
     EXPECT_DOUBLE_EQ(m.track_efficiency(), 0.0);
-    EXPECT_DOUBLE_EQ(m.trackml_score(), 0.0);
+    EXPECT_DOUBLE_EQ(m.unweighted_score(), 0.0);
 }
 
 TEST(TrackMatching, NoiseHitsDiluteCandidatesButAreNeverAParticle) {
@@ -154,7 +154,7 @@ TEST(TrackMatching, NoiseHitsDiluteCandidatesButAreNeverAParticle) {
     EXPECT_EQ(m.n_reconstructed, 1);
     EXPECT_EQ(m.n_reconstructable, 2);
     EXPECT_NEAR(m.fake_rate(), 2.0 / 3.0, 1e-12);
-    EXPECT_DOUBLE_EQ(m.trackml_score(), 3.0 / 6.0);
+    EXPECT_DOUBLE_EQ(m.unweighted_score(), 3.0 / 6.0);
 }
 
 TEST(TrackMatching, SmallCandidatesAndShortParticlesAreNotCounted) {
@@ -221,11 +221,11 @@ TEST(TrackMatching, TrackmlScoreIsOneWhenPerfectAndLowerOtherwise) {
         merged.add(p, 2.0f, 0.0f, std::vector<int64_t>(5, p == 3 ? 0 : p - 1));
     }
     for (Event* ev : {&perfect, &missing_hit, &merged}) ev->add(0, 0, 0, {U, U, U});
-    EXPECT_DOUBLE_EQ(perfect.match().trackml_score(), 1.0);
-    EXPECT_DOUBLE_EQ(missing_hit.match().trackml_score(), 14.0 / 15.0);
+    EXPECT_DOUBLE_EQ(perfect.match().unweighted_score(), 1.0);
+    EXPECT_DOUBLE_EQ(missing_hit.match().unweighted_score(), 14.0 / 15.0);
     // Particles 1 and 3 share candidate 0 (5 + 5 hits): no majority; only 2 counts.
-    EXPECT_DOUBLE_EQ(merged.match().trackml_score(), 5.0 / 15.0);
-    EXPECT_LT(merged.match().trackml_score(), missing_hit.match().trackml_score());
+    EXPECT_DOUBLE_EQ(merged.match().unweighted_score(), 5.0 / 15.0);
+    EXPECT_LT(merged.match().unweighted_score(), missing_hit.match().unweighted_score());
 }
 
 TEST(TrackMatching, BuildingThenMatchingAnEventEndToEnd) {
@@ -244,6 +244,7 @@ TEST(TrackMatching, BuildingThenMatchingAnEventEndToEnd) {
     r.push_back(7);
     sc.push_back(0.6f);
     TrackBuildingConfig components, walkthrough;
+    components.method = "components";
     walkthrough.method = "walkthrough";
     const auto a = build_track_candidates(components, 15, s, r, sc);
     const auto b = build_track_candidates(walkthrough, 15, s, r, sc);
@@ -255,7 +256,7 @@ TEST(TrackMatching, BuildingThenMatchingAnEventEndToEnd) {
     EXPECT_EQ(mb.n_candidates, 3);
     EXPECT_EQ(mb.n_fake, 0);
     EXPECT_DOUBLE_EQ(mb.track_efficiency(), 1.0);
-    EXPECT_DOUBLE_EQ(mb.trackml_score(), 1.0);
+    EXPECT_DOUBLE_EQ(mb.unweighted_score(), 1.0);
 }
 
 TEST(TrackMatching, MetricsMergeAndRoundTripThroughCounts) {
@@ -282,7 +283,7 @@ TEST(TrackMatching, MetricsMergeAndRoundTripThroughCounts) {
     TrackMetrics rebuilt;
     rebuilt.assign_counts(counts);
     EXPECT_EQ(rebuilt.to_counts(), counts);
-    EXPECT_DOUBLE_EQ(rebuilt.trackml_score(), total.trackml_score());
+    EXPECT_DOUBLE_EQ(rebuilt.unweighted_score(), total.unweighted_score());
     // An allreduce is an element-wise sum: the same as merge().
     auto summed = ma.to_counts();
     const auto cb = mb.to_counts();

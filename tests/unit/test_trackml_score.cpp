@@ -7,9 +7,9 @@
 #include <map>
 #include <random>
 
+#include "pipeline/track_building.hpp"
 #include "pipeline/trackml_score.hpp"
 #include "test_util.hpp"
-#include "trainer/tracks/track_building.hpp"
 
 using namespace hepgnn;
 using namespace hepgnn::pipeline;
@@ -363,7 +363,7 @@ TEST(TrackmlScore, DenseLabelsNumberIdsInAscendingOrder) {
     const std::vector<int64_t> ids = {5, -3, 5, 0, 9};
     EXPECT_EQ(dense_track_labels(ids, false), (std::vector<int64_t>{2, 0, 2, 1, 3}));
     EXPECT_EQ(dense_track_labels(ids, true),
-              (std::vector<int64_t>{1, 0, 1, tracks::kUnassigned, 2}));
+              (std::vector<int64_t>{1, 0, 1, pipeline::kUnassigned, 2}));
 }
 
 TEST(TrackmlScore, TruthTakesPtAndEtaFromTheParticlesTable) {

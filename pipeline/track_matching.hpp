@@ -9,7 +9,7 @@
 #include <limits>
 #include <vector>
 
-namespace hepgnn::tracks {
+namespace hepgnn::pipeline {
 
 /// n equal bins over [low, high]: n + 1 edges.
 std::vector<double> uniform_bin_edges(double low, double high, int n);
@@ -56,10 +56,12 @@ struct EfficiencyHistogram {
 //    none of them holds half of the particle (then it is also not
 //    reconstructed). fake and duplicate cover any particle, whatever its pT,
 //    since they are rates per candidate.
-//  * TrackML score (unweighted): the sum of n(c,p) over matching pairs,
-//    divided by the number of non-noise hits given. TrackML gives noise hits
-//    zero weight, so a perfect reconstruction scores 1 with or without noise;
-//    here every other hit has weight 1 (simulated events carry no weights).
+//  * unweighted score: the sum of n(c,p) over matching pairs, divided by the
+//    number of non-noise hits given: the TrackML score with every non-noise
+//    hit weighing 1. It is not the TrackML score (Note [TrackML score] in
+//    trackml_score.hpp weighs hits by pT and position along the track), and
+//    over a graph's hits it ignores every hit the graph left out; `evaluate`
+//    on a graph file reports it as graph_hits_score.
 struct TrackMetrics {
     int64_t n_hits = 0;                     // all hits given, noise included
     int64_t n_noise_hits = 0;               // particle_id == 0
@@ -70,7 +72,7 @@ struct TrackMetrics {
     int64_t n_fake = 0;                     // n_candidates - n_matched_candidates
     int64_t n_duplicate = 0;                // matched candidates beyond one per particle
     int64_t n_double_matched = 0;           // candidates that match a particle (any pT)
-    int64_t n_trackml_matched_hits = 0;     // sum of n(c,p) over matching pairs
+    int64_t n_matched_hits = 0;             // sum of n(c,p) over matching pairs
     EfficiencyHistogram efficiency_vs_pt;   // pid != 0, >= min_hits hits (no pT cut)
     EfficiencyHistogram efficiency_vs_eta;  // reconstructable particles
 
@@ -80,7 +82,7 @@ struct TrackMetrics {
     double track_efficiency() const;  // n_reconstructed / n_reconstructable
     double fake_rate() const;         // n_fake / n_candidates
     double duplicate_rate() const;    // n_duplicate / n_candidates
-    double trackml_score() const;     // n_trackml_matched_hits / (n_hits - n_noise_hits)
+    double unweighted_score() const;  // n_matched_hits / (n_hits - n_noise_hits)
     // (each is 0 when its denominator is 0)
 
     /// Adds the counts of `other` (same bins, else hepgnn::Error).
@@ -120,4 +122,4 @@ std::vector<SubmissionRow> make_submission(const std::vector<int64_t>& hit_id,
 void write_submission_csv(const std::filesystem::path& path, int64_t event_id,
                           const std::vector<SubmissionRow>& rows);
 
-}  // namespace hepgnn::tracks
+}  // namespace hepgnn::pipeline

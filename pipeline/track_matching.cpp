@@ -1,4 +1,4 @@
-#include "trainer/tracks/track_matching.hpp"
+#include "pipeline/track_matching.hpp"
 
 #include <fmt/format.h>
 
@@ -9,9 +9,9 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "trainer/tracks/track_building.hpp"
+#include "pipeline/track_building.hpp"
 
-namespace hepgnn::tracks {
+namespace hepgnn::pipeline {
 
 std::vector<double> uniform_bin_edges(double low, double high, int n) {
     HEPGNN_CHECK(n >= 1 && high > low,
@@ -76,8 +76,8 @@ double TrackMetrics::fake_rate() const {
 double TrackMetrics::duplicate_rate() const {
     return ratio(n_duplicate, n_candidates);
 }
-double TrackMetrics::trackml_score() const {
-    return ratio(n_trackml_matched_hits, n_hits - n_noise_hits);
+double TrackMetrics::unweighted_score() const {
+    return ratio(n_matched_hits, n_hits - n_noise_hits);
 }
 
 void TrackMetrics::merge(const TrackMetrics& other) {
@@ -91,16 +91,10 @@ void TrackMetrics::merge(const TrackMetrics& other) {
 }
 
 std::vector<int64_t> TrackMetrics::to_counts() const {
-    std::vector<int64_t> c = {n_hits,
-                              n_noise_hits,
-                              n_reconstructable,
-                              n_reconstructed,
-                              n_candidates,
-                              n_matched_candidates,
-                              n_fake,
-                              n_duplicate,
-                              n_double_matched,
-                              n_trackml_matched_hits};
+    std::vector<int64_t> c = {n_hits,          n_noise_hits, n_reconstructable,
+                              n_reconstructed, n_candidates, n_matched_candidates,
+                              n_fake,          n_duplicate,  n_double_matched,
+                              n_matched_hits};
     for (const auto* h : {&efficiency_vs_pt, &efficiency_vs_eta}) {
         c.insert(c.end(), h->reconstructable.begin(), h->reconstructable.end());
         c.insert(c.end(), h->reconstructed.begin(), h->reconstructed.end());
@@ -118,7 +112,7 @@ void TrackMetrics::assign_counts(const std::vector<int64_t>& c) {
     size_t k = 0;
     for (int64_t* v :
          {&n_hits, &n_noise_hits, &n_reconstructable, &n_reconstructed, &n_candidates,
-          &n_matched_candidates, &n_fake, &n_duplicate, &n_double_matched, &n_trackml_matched_hits})
+          &n_matched_candidates, &n_fake, &n_duplicate, &n_double_matched, &n_matched_hits})
         *v = c[k++];
     for (auto* h : {&efficiency_vs_pt, &efficiency_vs_eta}) {
         for (auto& v : h->reconstructable) v = c[k++];
@@ -199,7 +193,7 @@ TrackMetrics match_tracks(const TrackMatchingConfig& config, const std::vector<i
         if (2 * count > particle_hits[p]) {  // double majority (Note [Track matching])
             matched[p] = 1;
             ++m.n_double_matched;
-            m.n_trackml_matched_hits += count;
+            m.n_matched_hits += count;
         }
     }
     m.n_fake = m.n_candidates - m.n_matched_candidates;
@@ -256,4 +250,4 @@ void write_submission_csv(const std::filesystem::path& path, int64_t event_id,
     }
 }
 
-}  // namespace hepgnn::tracks
+}  // namespace hepgnn::pipeline

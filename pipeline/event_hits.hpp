@@ -12,7 +12,7 @@
 
 #include "data/event_graph.hpp"
 
-namespace hepgnn::tracks {
+namespace hepgnn::pipeline {
 
 struct EventHits {
     int64_t event_id = 0;
@@ -20,9 +20,16 @@ struct EventHits {
     std::vector<int64_t> particle_id;         // per hit; empty without truth
     std::vector<float> pt;                    // per hit (its particle's pT); empty without truth
     std::vector<float> eta;                   // per hit, from its (r, z) position
+    std::vector<int64_t> layer;               // per hit: layer_key(volume, layer); empty when
+                                              // the graphs do not say (files before them)
     std::vector<int64_t> senders, receivers;  // edges over the event's hits
     std::vector<float> scores;                // sigmoid(logit) per edge
 };
+
+/// One detector layer's key from its TrackML volume and layer ids.
+constexpr int64_t layer_key(int32_t volume_id, int32_t layer_id) {
+    return (int64_t{volume_id} << 32) | static_cast<uint32_t>(layer_id);
+}
 
 /// An edge's score from its logit: sigmoid(logit), in [0, 1].
 inline float score_of_logit(float logit) {
@@ -42,4 +49,4 @@ std::vector<EventHits> merge_event_graphs(const std::vector<data::EventGraph>& g
 /// The column named `name` in `feature_names`, or -1.
 int feature_column(const std::vector<std::string>& feature_names, const std::string& name);
 
-}  // namespace hepgnn::tracks
+}  // namespace hepgnn::pipeline

@@ -1,4 +1,4 @@
-#include "trainer/tracks/event_hits.hpp"
+#include "pipeline/event_hits.hpp"
 
 #include <cmath>
 #include <map>
@@ -6,7 +6,7 @@
 
 #include "core/error.hpp"
 
-namespace hepgnn::tracks {
+namespace hepgnn::pipeline {
 
 int feature_column(const std::vector<std::string>& feature_names, const std::string& name) {
     for (size_t i = 0; i < feature_names.size(); ++i)
@@ -31,6 +31,8 @@ std::vector<EventHits> merge_event_graphs(const std::vector<data::EventGraph>& g
                      "event {} section {}: {} logits for {} edges", graph.event_id,
                      graph.section_id, logits[g].size(), graph.n_edges());
         const bool truth = graph.particle_id.size() == graph.hit_id.size();
+        const bool layers = graph.volume_id.size() == graph.hit_id.size() &&
+                            graph.layer_id.size() == graph.hit_id.size();
         auto [it, added] = event_index.emplace(graph.event_id, events.size());
         if (added) {
             events.emplace_back();
@@ -55,6 +57,7 @@ std::vector<EventHits> merge_event_graphs(const std::vector<data::EventGraph>& g
                 eta = std::asinh(row[z_column] / std::max(row[r_column], 1e-9f));
             }
             ev.eta.push_back(eta);
+            if (layers) ev.layer.push_back(layer_key(graph.volume_id[n], graph.layer_id[n]));
         }
         for (int64_t e = 0; e < graph.n_edges(); ++e) {
             ev.senders.push_back(local[graph.senders[e]]);
@@ -62,7 +65,10 @@ std::vector<EventHits> merge_event_graphs(const std::vector<data::EventGraph>& g
             ev.scores.push_back(score_of_logit(logits[g][e]));
         }
     }
+    // Layers only when every graph of the event has them.
+    for (auto& ev : events)
+        if (ev.layer.size() != ev.hit_id.size()) ev.layer.clear();
     return events;
 }
 
-}  // namespace hepgnn::tracks
+}  // namespace hepgnn::pipeline

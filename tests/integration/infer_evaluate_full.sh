@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The inference pipeline on whole-detector graphs (issue #15): infer builds
+# exactly the graphs prepare builds for the same events (edge sets by hit-id
+# pairs, on 1 and 2 ranks, via infer --save-graphs); `infer` + `score
+# --track-id-0 unassigned` gives the figures `evaluate --events` gives on the
+# same events; evaluate --data no longer calls its graph-hits figure a
+# TrackML score; bad input gets one clear line.
+source "$(dirname "$0")/common.sh"
+
+CFG="$HEPGNN_SOURCE_DIR/configs/prepare_full.yaml"
+"$HEPGNN" simulate --out "$WORK/map_ev" --events 3 --particles 2000 --seed 31 >/dev/null 2>&1 \
+    || fail "simulate (map events) failed"
+"$HEPGNN" modulemap --input "$WORK/map_ev" --out "$WORK/map.json" >/dev/null 2>&1 || fail "modulemap failed"
+"$HEPGNN" simulate --out "$WORK/ev" --events 3 --particles 2000 --seed 32 --first-event 7000 >/dev/null 2>&1 \
+    || fail "simulate (test events) failed"
+FULL=(--config "$CFG" --set module_map="$WORK/map.json")
+"$HEPGNN" prepare --input "$WORK/ev" --out "$WORK/prepared.h5" "${FULL[@]}" >/dev/null 2>&1 || fail "prepare failed"
+
+# A tiny model (2 s of training): the figures need not be good, only the
+# same, and not all zero.
+cat >"$WORK/train.yaml" <<YAML
+output_dir: $WORK/run
+data: {train: $WORK/prepared.h5}
+model: {hidden_dim: 16, n_graph_iters: 2}
+training: {epochs: 15, threads: 2, batch_edges: 10000}
+YAML
+"$HEPGNN" train --config "$WORK/train.yaml" >/dev/null 2>&1 || fail "train failed"
+CKPT="$WORK/run/checkpoints/last.ckpt"
+
+"$HEPGNN" infer --model "$CKPT" --input "$WORK/ev" --out "$WORK/sub" "${FULL[@]}" \
+    --save-graphs "$WORK/infer.h5" >"$WORK/infer.txt" 2>&1 || { cat "$WORK/infer.txt"; fail "infer failed"; }
+grep -q "walkthrough_doubles" "$WORK/infer.txt" || { cat "$WORK/infer.txt"; fail "infer's default track method"; }
+mpi 2 "$HEPGNN" infer --model "$CKPT" --input "$WORK/ev" --out "$WORK/sub2" "${FULL[@]}" \
+    --save-graphs "$WORK/infer2.h5" >"$WORK/infer2.txt" 2>&1 || { cat "$WORK/infer2.txt"; fail "2-rank infer failed"; }
+ls "$WORK" | grep -q '\.part' && fail "infer left part files behind"
+for e in 7000 7001 7002; do
+    cmp "$WORK/sub/event00000$e-submission.csv" "$WORK/sub2/event00000$e-submission.csv" \
+        || fail "1 and 2 ranks gave different tracks for event $e"
+done
+
+# Same events, same edges: prepare (with truth) and infer (hits alone).
+"$PYTHON" - "$WORK/prepared.h5" "$WORK/infer.h5" "$WORK/infer2.h5" <<'PY' || fail "infer's graphs differ from prepare's"
+import sys, h5py, numpy as np
+def edges(path):
+    f = h5py.File(path)
+    no, eo, ev = f["node_offsets"][:], f["edge_offsets"][:], f["event_id"][:]
+    hid, s, r, y = f["hit_id"][:], f["senders"][:], f["receivers"][:], f["y"][:]
+    out, hits = {}, {}
+    for g in range(len(ev)):
+        h = hid[no[g]:no[g + 1]]
+        pairs = np.stack([h[s[eo[g]:eo[g + 1]]], h[r[eo[g]:eo[g + 1]]]], axis=1)
+        out.setdefault(int(ev[g]), []).append(pairs)
+        hits.setdefault(int(ev[g]), set()).update(h.tolist())
+    labels = int(y.sum())
+    return {e: np.concatenate(p) for e, p in out.items()}, hits, labels, f.attrs["feature_scale"][:]
+want, want_hits, n_true, scale = edges(sys.argv[1])
+assert n_true > 0 and sorted(want) == [7000, 7001, 7002], sorted(want)
+for path in sys.argv[2:]:
+    got, got_hits, got_true, got_scale = edges(path)
+    assert sorted(got) == sorted(want), (path, sorted(got))
+    assert got_true == 0, "infer's graphs carry no labels"
+    assert np.allclose(got_scale, scale)
+    for e in want:
+        a = {tuple(p) for p in want[e].tolist()}
+        b = {tuple(p) for p in got[e].tolist()}
+        assert len(a) == len(want[e]) and len(b) == len(got[e]), "an edge twice"
+        assert a == b, (path, e, len(a - b), len(b - a))
+        assert got_hits[e] == want_hits[e], (path, e)
+    print(f"{path}: {sum(len(v) for v in got.values())} edges in {len(got)} events, as prepare's")
+PY
+
+# infer + score gives what evaluate --events gives.
+"$HEPGNN" score --input "$WORK/ev" --submissions "$WORK/sub" --track-id-0 unassigned \
+    --out "$WORK/score.json" >/dev/null || fail "score failed"
+"$HEPGNN" evaluate --checkpoint "$CKPT" --events "$WORK/ev" "${FULL[@]}" --out "$WORK/eval" \
+    >"$WORK/eval.txt" 2>&1 || { cat "$WORK/eval.txt"; fail "evaluate --events failed"; }
+mpi 2 "$HEPGNN" evaluate --checkpoint "$CKPT" --events "$WORK/ev" "${FULL[@]}" --out "$WORK/eval2" \
+    >"$WORK/eval2.txt" 2>&1 || { cat "$WORK/eval2.txt"; fail "2-rank evaluate --events failed"; }
+"$PYTHON" - "$WORK/score.json" "$WORK/eval/evaluation.json" "$WORK/eval2/evaluation.json" <<'PY' || fail "evaluate --events and infer + score disagree"
+import json, sys
+s = json.load(open(sys.argv[1]))
+rates = ("track_efficiency", "fake_rate", "duplicate_rate", "n_reconstructable_particles",
+         "n_reconstructed_particles", "n_counted_tracks", "n_fake_tracks", "n_duplicate_tracks")
+for path in sys.argv[2:]:
+    e = json.load(open(path))
+    for k in ("n_graphs", "cut", "edge_efficiency", "edge_purity", "auc", "track_efficiency",
+              "fake_rate", "duplicate_rate", "trackml_score", "pt_0.5", "events",
+              "track_efficiency_vs_pt", "track_efficiency_vs_eta", "roc", "edge_labels"):
+        assert k in e, (path, k)
+    assert e["n_events"] == s["n_events"] == 3
+    assert s["trackml_score"] > 0.02 and s["track_efficiency"] > 0.05, s["trackml_score"]
+    assert e["trackml_score"] == s["trackml_score"], (e["trackml_score"], s["trackml_score"])
+    for k in rates:
+        assert e[k] == s[k], (path, k, e[k], s[k])
+        assert e["pt_0.5"][k] == s["pt_0.5"][k], (path, "pt_0.5", k)
+    assert e["track_efficiency_vs_eta"] == s["track_efficiency_vs_eta"]
+    assert e["track_efficiency_vs_pt"] == s["track_efficiency_vs_pt"]
+    for a, b in zip(e["events"], s["events"]):
+        for k in ("event_id", "trackml_score", "matched_weight", "total_weight", "n_hits", "n_tracks"):
+            assert a[k] == b[k], (path, k, a[k], b[k])
+    # Labelled from truth: true edges exist and the figures are rates.
+    assert e["n_true_edges"] > 0 and 0 <= e["edge_efficiency"] <= 1 and 0 < e["auc"] <= 1
+    assert e["track_method"] == "walkthrough_doubles"
+print(f"evaluate --events = infer + score: TrackML score {s['trackml_score']:.6f}, "
+      f"efficiency {s['track_efficiency']:.4f}, fake rate {s['fake_rate']:.4f}")
+PY
+grep -q "TrackML score" "$WORK/eval.txt" || { cat "$WORK/eval.txt"; fail "evaluate prints no TrackML score"; }
+
+# evaluate --data: its score over graph hits has its own name.
+"$HEPGNN" evaluate --checkpoint "$CKPT" --data "$WORK/prepared.h5" --out "$WORK/eval_data" >/dev/null \
+    || fail "evaluate --data failed"
+"$PYTHON" - "$WORK/eval_data/evaluation.json" <<'PY' || fail "evaluate --data report"
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert "trackml_score" not in e and 0 <= e["graph_hits_score"] <= 1, sorted(e)
+assert e["n_graphs"] > 0 and "edge_efficiency" in e
+PY
+
+# Bad input: one clear line each.
+expect_error "evaluate needs --data FILE.h5 (graphs from prepare) or --events DIR" "$HEPGNN" evaluate --checkpoint "$CKPT"
+rc=0; "$HEPGNN" evaluate --checkpoint "$CKPT" --data "$WORK/prepared.h5" --events "$WORK/ev" \
+    >/dev/null 2>"$WORK/err.txt" || rc=$?
+[[ $rc -ne 0 ]] && grep -q "excludes" "$WORK/err.txt" || { cat "$WORK/err.txt"; fail "--data with --events"; }
+mkdir -p "$WORK/no_truth"
+cp "$WORK/ev"/event000007000-{hits,particles}.csv "$WORK/no_truth/"
+expect_error "event000007000-truth.csv is missing: evaluate --events" \
+    "$HEPGNN" evaluate --checkpoint "$CKPT" --events "$WORK/no_truth" "${FULL[@]}" --out "$WORK/bad"
+expect_error "module map" "$HEPGNN" evaluate --checkpoint "$CKPT" --events "$WORK/ev" --config "$CFG" \
+    --set module_map="$WORK/nowhere.json" --out "$WORK/bad"
+echo "infer_evaluate_full: OK"
