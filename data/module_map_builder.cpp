@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "data/candidate_edges.hpp"
+#include "data/trackml_weights.hpp"
 #include "data/trajectory.hpp"
 
 namespace hepgnn::data {
@@ -63,6 +64,8 @@ void ModuleMapBuilder::add_event(const TrackmlEvent& event) {
             values[k].push_back(static_cast<float>(q.value[k]));
         learned.insert(seg.particle_id);
         costing.segments.emplace_back(seg.inner, seg.outer);
+        // What a segment is worth to the TrackML score: its particle's pT weight.
+        costing.value.push_back(static_cast<float>(trackml_pt_weight(it->second)));
         ++m_segment_count;
     }
     m_particles += static_cast<int64_t>(learned.size());
@@ -159,12 +162,14 @@ ModuleMap ModuleMapBuilder::finish() const {
 // layers held 0.3% of the true segments and 30% of the edges.
 // So, after learning, each pair's candidate edges and the true segments they
 // keep are counted on the last prune_events events, at every coverage of
-// kCoverageSteps from Config::coverage down, and with the pair left out.
-// Greedily, the move of a pair to a narrower step (or out) that saves the
-// most edges per true segment lost is taken, while the segments lost stay within max_segment_loss
-// of those kept at the widest ranges. A pair's edges depend only on its own ranges, so the counts
-// of the steps combine. The events costed are training events, so the loss measured there is a
-// little lower than on unseen events.
+// kCoverageSteps from Config::coverage down, and with the pair left out. A
+// segment counts with its particle's TrackML pT weight (0.2 below 0.5 GeV up
+// to 1 at 3 GeV), what its hits are worth to the score. Greedily, the move of
+// a pair to a narrower step (or out) that saves the most edges per weight lost
+// is taken, while the weight lost stays within max_segment_loss of that kept
+// at the widest ranges. A pair's edges depend only on its own ranges, so the
+// counts of the steps combine. The events costed are training events, so the
+// loss measured there is a little lower than on unseen events.
 void ModuleMapBuilder::tune_ranges(
     ModuleMap& map,
     const std::vector<std::vector<std::array<ValueRange, kNumSegmentQuantities>>>& ranges) const {
@@ -172,7 +177,7 @@ void ModuleMapBuilder::tune_ranges(
     const size_t n_steps = ranges.front().size();
     // edges[p][s], kept[p][s]; step n_steps: left out (0, 0).
     std::vector<std::vector<int64_t>> edges(n_pairs, std::vector<int64_t>(n_steps + 1, 0));
-    std::vector<std::vector<int64_t>> kept = edges;
+    std::vector<std::vector<double>> kept(n_pairs, std::vector<double>(n_steps + 1, 0.0));
     ModuleMap trial = map;
     for (size_t s = 0; s < n_steps; ++s) {
         for (size_t p = 0; p < n_pairs; ++p)
@@ -182,37 +187,38 @@ void ModuleMapBuilder::tune_ranges(
             std::vector<int32_t> layer(ev.layer.size());
             for (size_t i = 0; i < layer.size(); ++i)
                 layer[i] = trial.layer_index(ev.layer[i].first, ev.layer[i].second);
-            std::unordered_set<int64_t> truth;
-            truth.reserve(ev.segments.size() * 2);
-            for (const auto& [a, b] : ev.segments) truth.insert((int64_t{a} << 32) | uint32_t(b));
+            std::unordered_map<int64_t, float> value;  // true segment -> its value
+            value.reserve(ev.segments.size() * 2);
+            for (size_t k = 0; k < ev.segments.size(); ++k)
+                value[(int64_t{ev.segments[k].first} << 32) | uint32_t(ev.segments[k].second)] =
+                    ev.value[k];
             for (const CandidateEdge& e : find_candidate_edges(trial, ev.points, layer)) {
                 edges[e.pair][s] += 1;
-                kept[e.pair][s] += truth.count((int64_t{e.inner} << 32) | uint32_t(e.outer));
+                const auto it = value.find((int64_t{e.inner} << 32) | uint32_t(e.outer));
+                if (it != value.end()) kept[e.pair][s] += it->second;
             }
         }
     }
-    int64_t total_kept = 0;
+    double total_kept = 0;
     for (size_t p = 0; p < n_pairs; ++p) total_kept += kept[p][0];
-    const auto budget =
-        static_cast<int64_t>(std::floor(m_cfg.max_segment_loss * static_cast<double>(total_kept)));
+    const double budget = m_cfg.max_segment_loss * total_kept;
 
     std::vector<size_t> step(n_pairs, 0);
-    int64_t lost = 0;
+    double lost = 0;
     for (;;) {
         // The affordable move of any pair to any narrower step (or out) with
         // the most edges saved per segment lost; one that loses nothing comes
         // first. Moves may jump steps: leaving a skip pair out saves far more
         // per segment than narrowing it, though the first narrowing saves little.
         size_t best = n_pairs, best_to = 0;
-        int64_t best_saved = 0, best_lost = 0;
+        double best_saved = 0, best_lost = 0;
         for (size_t p = 0; p < n_pairs; ++p) {
             for (size_t t = step[p] + 1; t <= n_steps; ++t) {
-                const int64_t saved = edges[p][step[p]] - edges[p][t];
-                const int64_t loss = kept[p][step[p]] - kept[p][t];
+                const double saved = static_cast<double>(edges[p][step[p]] - edges[p][t]);
+                const double loss = std::max(0.0, kept[p][step[p]] - kept[p][t]);
                 if (saved <= 0 || lost + loss > budget) continue;
-                // saved / loss > best_saved / best_lost, in integers (loss 0: infinite).
-                const bool better = best == n_pairs || static_cast<__int128>(saved) * best_lost >
-                                                           static_cast<__int128>(best_saved) * loss;
+                // saved / loss > best_saved / best_lost (loss 0: infinite).
+                const bool better = best == n_pairs || saved * best_lost > best_saved * loss;
                 if (better) {
                     best = p;
                     best_to = t;
@@ -237,8 +243,7 @@ void ModuleMapBuilder::tune_ranges(
     }
     map.provenance.n_pruned_pairs = static_cast<int64_t>(n_pairs - pairs.size());
     map.provenance.n_tightened_pairs = tightened;
-    map.provenance.pruned_share =
-        total_kept > 0 ? static_cast<double>(lost) / static_cast<double>(total_kept) : 0.0;
+    map.provenance.pruned_share = total_kept > 0 ? lost / total_kept : 0.0;
     map.pairs = std::move(pairs);
 }
 

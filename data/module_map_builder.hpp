@@ -57,6 +57,7 @@ private:
         std::vector<HitPoint> points;
         std::vector<LayerKey> layer;
         std::vector<std::pair<int32_t, int32_t>> segments;
+        std::vector<float> value;  // per segment: its particle's TrackML pT weight
     };
     void tune_ranges(ModuleMap& map,
                      const std::vector<std::vector<std::array<ValueRange, kNumSegmentQuantities>>>&
