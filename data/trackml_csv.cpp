@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "core/text_file.hpp"
 
 namespace hepgnn::data {
 
@@ -28,42 +29,6 @@ namespace {
 // Columns are found by header name, so column order may vary and extra
 // columns are ignored. Every error names the file and line.
 
-std::string read_whole_file(const fs::path& path) {
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    if (file == nullptr) {
-        HEPGNN_FAIL("cannot open '{}': {} (check that the file exists and is readable)",
-                    path.string(), std::strerror(errno));
-    }
-    std::string text;
-    std::error_code ec;
-    const auto size = fs::file_size(path, ec);
-    if (!ec && size > 0) {
-        text.resize(static_cast<size_t>(size));
-        text.resize(std::fread(text.data(), 1, text.size(), file));
-    }
-    // Whatever the size did not announce (a file still growing, a pipe).
-    char chunk[1 << 16];
-    size_t n = 0;
-    while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0) text.append(chunk, n);
-    const bool failed = std::ferror(file) != 0;
-    std::fclose(file);
-    HEPGNN_CHECK(!failed, "cannot read '{}': I/O error (check the file system)", path.string());
-    return text;
-}
-
-/// `text`, cut to `max` characters, so a garbage line does not flood a message.
-std::string shorten(std::string_view text, size_t max = 60) {
-    if (text.size() <= max) return std::string(text);
-    return std::string(text.substr(0, max)) + "...";
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
-
 struct Column {
     size_t index;
     const char* name;
@@ -73,22 +38,22 @@ class CsvReader {
 public:
     // `expected_header` is only used in messages (to tell the user what a file should look like).
     CsvReader(const fs::path& path, const char* expected_header)
-        : path_(path.string()), text_(read_whole_file(path)), expected_header_(expected_header) {
+        : path_(path.string()), text_(read_text_file(path)), expected_header_(expected_header) {
         std::string_view header_line;
         // Skip a UTF-8 byte order mark some spreadsheet tools write.
         if (text_.compare(0, 3, "\xEF\xBB\xBF") == 0) pos_ = 3;
-        while (header_line.empty() && pos_ < text_.size()) header_line = trim(take_line());
+        while (header_line.empty() && pos_ < text_.size()) header_line = trim_blanks(take_line());
         HEPGNN_CHECK(!header_line.empty(),
                      "{} is empty (expected a header line '{}' and one row per entry)", path_,
                      expected_header);
         header_line_ = line_;
         split(header_line, header_);
         for (size_t i = 0; i < header_.size(); ++i) {
-            header_[i] = trim(header_[i]);
+            header_[i] = trim_blanks(header_[i]);
             for (size_t j = 0; j < i; ++j) {
                 HEPGNN_CHECK(header_[i] != header_[j],
                              "{} line {}: column '{}' appears twice in the header (remove one)",
-                             path_, line_, shorten(header_[i]));
+                             path_, line_, shorten_for_message(header_[i]));
             }
         }
     }
@@ -106,7 +71,8 @@ public:
             if (header_[i] == name) return {i, name};
         }
         HEPGNN_FAIL("{} line {}: header has no column '{}' (expected columns '{}', found '{}')",
-                    path_, header_line_, name, expected_header_, shorten(join(header_), 200));
+                    path_, header_line_, name, expected_header_,
+                    shorten_for_message(join(header_), 200));
     }
 
     /// Moves to the next non-blank line; false at the end of the file.
@@ -189,7 +155,7 @@ private:
     }
 
     std::string_view field(Column c) const {
-        std::string_view text = trim(fields_[c.index]);
+        std::string_view text = trim_blanks(fields_[c.index]);
         if (!text.empty() && text.front() == '+') text.remove_prefix(1);  // from_chars rejects '+'
         return text;
     }
@@ -198,7 +164,7 @@ private:
         HEPGNN_FAIL(
             "{} line {}: cannot parse '{}' value '{}' (expected {}; fix or regenerate "
             "the file)",
-            path_, line_, c.name, shorten(text), what);
+            path_, line_, c.name, shorten_for_message(text), what);
     }
 
     static std::string join(const std::vector<std::string_view>& names) {

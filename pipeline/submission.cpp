@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "core/error.hpp"
+#include "core/text_file.hpp"
 #include "data/trackml_csv.hpp"
 
 namespace hepgnn::pipeline {
@@ -23,40 +24,11 @@ namespace {
 constexpr std::string_view kSuffix = "-submission.csv";
 constexpr const char* kHeader = "event_id,hit_id,track_id";
 
-std::string read_whole_file(const fs::path& path) {
-    std::FILE* file = std::fopen(path.c_str(), "rb");
-    if (file == nullptr) {
-        HEPGNN_FAIL("cannot open submission '{}': {} (check that the file exists and is readable)",
-                    path.string(), std::strerror(errno));
-    }
-    std::string text;
-    char chunk[1 << 16];
-    size_t n = 0;
-    while ((n = std::fread(chunk, 1, sizeof chunk, file)) > 0) text.append(chunk, n);
-    const bool failed = std::ferror(file) != 0;
-    std::fclose(file);
-    HEPGNN_CHECK(!failed, "cannot read submission '{}': I/O error (check the file system)",
-                 path.string());
-    return text;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
-
-std::string shorten(std::string_view text, size_t max = 60) {
-    if (text.size() <= max) return std::string(text);
-    return std::string(text.substr(0, max)) + "...";
-}
-
 void split(std::string_view line, std::vector<std::string_view>& out) {
     out.clear();
     while (true) {
         const size_t comma = line.find(',');
-        out.push_back(trim(line.substr(0, comma)));
+        out.push_back(trim_blanks(line.substr(0, comma)));
         if (comma == std::string_view::npos) return;
         line.remove_prefix(comma + 1);
     }
@@ -121,14 +93,14 @@ std::vector<SubmissionFile> list_submissions(const fs::path& dir) {
 SubmissionTable read_submission_csv(const fs::path& path) {
     SubmissionTable table;
     table.path = path.string();
-    const std::string text = read_whole_file(path);
+    const std::string text = read_text_file(path, "submission");
     size_t pos = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // a UTF-8 byte order mark
     int64_t line_no = 0;
     auto next_line = [&](std::string_view& line) {
         while (pos < text.size()) {
             const size_t nl = text.find('\n', pos);
             const size_t end = nl == std::string::npos ? text.size() : nl;
-            line = trim(std::string_view(text).substr(pos, end - pos));
+            line = trim_blanks(std::string_view(text).substr(pos, end - pos));
             pos = end + 1;
             ++line_no;
             if (!line.empty()) return true;
@@ -147,7 +119,7 @@ SubmissionTable read_submission_csv(const fs::path& path) {
         HEPGNN_CHECK(it != header.end(),
                      "submission {} line {}: header '{}' has no column '{}' (a TrackML submission "
                      "has the header '{}')",
-                     table.path, line_no, shorten(line, 200), name, kHeader);
+                     table.path, line_no, shorten_for_message(line, 200), name, kHeader);
         HEPGNN_CHECK(std::find(it + 1, header.end(), name) == header.end(),
                      "submission {} line {}: column '{}' appears twice in the header (remove one)",
                      table.path, line_no, name);
@@ -174,7 +146,7 @@ SubmissionTable read_submission_csv(const fs::path& path) {
             HEPGNN_CHECK(parse_int(fields[cols[k]], value[k]),
                          "submission {} line {}: {} '{}' is not an integer (fix or write the file "
                          "again)",
-                         table.path, line_no, names[k], shorten(fields[cols[k]]));
+                         table.path, line_no, names[k], shorten_for_message(fields[cols[k]]));
         }
         table.event_id.push_back(value[0]);
         table.hit_id.push_back(value[1]);
