@@ -16,7 +16,7 @@ int feature_column(const std::vector<std::string>& feature_names, const std::str
 
 std::vector<EventHits> merge_event_graphs(const std::vector<data::EventGraph>& graphs,
                                           const std::vector<std::vector<float>>& logits,
-                                          int r_column, int z_column) {
+                                          int r_column, int z_column, double z_over_r_scale) {
     HEPGNN_CHECK(graphs.size() == logits.size(), "merge_event_graphs: {} graphs but {} logit lists",
                  graphs.size(), logits.size());
     std::vector<EventHits> events;
@@ -54,7 +54,8 @@ std::vector<EventHits> merge_event_graphs(const std::vector<data::EventGraph>& g
             float eta = 0;
             if (r_column >= 0 && z_column >= 0) {
                 const float* row = graph.x.data() + n * graph.n_features;
-                eta = std::asinh(row[z_column] / std::max(row[r_column], 1e-9f));
+                eta = static_cast<float>(
+                    std::asinh(z_over_r_scale * row[z_column] / std::max(row[r_column], 1e-9f)));
             }
             ev.eta.push_back(eta);
             if (layers) ev.layer.push_back(layer_key(graph.volume_id[n], graph.layer_id[n]));

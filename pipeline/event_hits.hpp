@@ -39,12 +39,14 @@ inline float score_of_logit(float logit) {
 /// Groups `graphs` (with hit ids) by event, in order of first appearance, and
 /// merges each event's graphs; logits[g] holds the edge logits of graphs[g]
 /// (EventHits::scores are their sigmoids).
-/// r_column / z_column: the node-feature columns of r and z (prepare scales
-/// both by 1000, which cancels in eta); -1 leaves eta at 0. Throws hepgnn::Error when a graph has
-/// no hit ids or its scores do not match its edges.
+/// r_column / z_column: the node-feature columns of r and z, -1 leaves eta at
+/// 0; z_over_r_scale: the ratio of their divisors (FeatureInfo::scale), so
+/// eta = asinh(z / r) comes from unscaled coordinates (prepare_demo.yaml
+/// divides r by 1000 mm and z by 100 mm). Throws hepgnn::Error when a graph
+/// has no hit ids or its scores do not match its edges.
 std::vector<EventHits> merge_event_graphs(const std::vector<data::EventGraph>& graphs,
                                           const std::vector<std::vector<float>>& logits,
-                                          int r_column, int z_column);
+                                          int r_column, int z_column, double z_over_r_scale);
 
 /// The column named `name` in `feature_names`, or -1.
 int feature_column(const std::vector<std::string>& feature_names, const std::string& name);

@@ -32,9 +32,11 @@ Pipeline::Pipeline(std::unique_ptr<GraphConstruction> graphs,
                  "pipeline: an edge classification and a track building stage are required");
     // The graphs' features when known, else those the classifier was trained on
     // (callers check that they agree: data::check_features_match).
-    const auto names = graphs_ ? graphs_->features().names : classifier_->features().names;
-    r_column_ = feature_column(names, "r");
-    z_column_ = feature_column(names, "z");
+    const data::FeatureInfo features = graphs_ ? graphs_->features() : classifier_->features();
+    r_column_ = feature_column(features.names, "r");
+    z_column_ = feature_column(features.names, "z");
+    if (r_column_ >= 0 && z_column_ >= 0 && features.scale.size() == features.names.size())
+        z_over_r_scale_ = double(features.scale[z_column_]) / double(features.scale[r_column_]);
 }
 
 const GraphConstruction& Pipeline::graph_construction() const {
@@ -82,7 +84,7 @@ EventReconstruction Pipeline::classify_and_build(int64_t event_id,
                           rec.logits.size(), rec.graphs.size());
     std::optional<ScopedStage> t;
     if (times) t.emplace(*times, "track_building");
-    auto merged = merge_event_graphs(rec.graphs, rec.logits, r_column_, z_column_);
+    auto merged = merge_event_graphs(rec.graphs, rec.logits, r_column_, z_column_, z_over_r_scale_);
     HEPGNN_INTERNAL_CHECK(merged.size() <= 1, "graphs of one event merged into {}", merged.size());
     if (merged.empty()) {  // no graph: every hit unassigned
         rec.hits.event_id = event_id;

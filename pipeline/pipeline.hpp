@@ -56,6 +56,7 @@ private:
     std::unique_ptr<EdgeClassification> classifier_;
     std::unique_ptr<TrackBuilding> tracks_;
     int r_column_ = -1, z_column_ = -1;  // node features for the hits' eta (EventHits::eta)
+    double z_over_r_scale_ = 1.0;        // their divisors' ratio: eta from unscaled r, z
 };
 
 }  // namespace hepgnn::pipeline

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <memory>
 
+#include "pipeline/event_hits.hpp"
 #include "pipeline/graph_construction.hpp"
 #include "pipeline/label_edge_classifier.hpp"
 #include "pipeline/pipeline.hpp"
@@ -195,4 +196,23 @@ TEST(GraphConstruction, TruthLabelsJoinConsecutiveStepsAndBothHitsOfADouble) {
                   label_with_truth(graphs, ev);
               }).find("holds hit_id 99, which the event's truth does not list"),
               std::string::npos);
+}
+
+// Issue #18: eta comes from unscaled r and z. With prepare_demo.yaml's scales
+// (r / 1000 mm, z / 100 mm) a hit at r = z = 500 mm has features 0.5 and 5.
+TEST(EventHits, EtaFromUnscaledCoordinates) {
+    hepgnn::data::EventGraph g;
+    g.event_id = 1;
+    g.n_nodes = 2;
+    g.n_features = 3;
+    g.x = {0.5f, 0.0f, 5.0f, 0.2f, 0.1f, -1.0f};  // (500, 500) and (200, -100) mm
+    g.hit_id = {10, 11};
+    g.senders = {0};
+    g.receivers = {1};
+    g.y = {0};
+    const auto merged = hepgnn::pipeline::merge_event_graphs({g}, {{0.0f}}, 0, 2, 100.0 / 1000.0);
+    ASSERT_EQ(merged.size(), 1u);
+    ASSERT_EQ(merged[0].eta.size(), 2u);
+    EXPECT_NEAR(merged[0].eta[0], std::asinh(1.0), 1e-6);
+    EXPECT_NEAR(merged[0].eta[1], std::asinh(-0.5), 1e-6);
 }
