@@ -7,8 +7,8 @@
 # fresh events (hits only) and score its submissions with `hepgnn score`, the
 # TrackML metric over every hit, beside the ceiling of the graphs (the score
 # of perfect edge scores through the same track building).
-# Outputs go to out/demo/. Env: DEMO_EVENTS (training events, default 24),
-# DEMO_PARTICLES (per event, default 10000), DEMO_EPOCHS (default 5),
+# Outputs go to out/demo/. Env: DEMO_EVENTS (training events, default 32),
+# DEMO_PARTICLES (per event, default 10000), DEMO_EPOCHS (default 8),
 # DEMO_RANKS (default 2).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,9 +17,9 @@ cd "$here"
 "$here/scripts/build.sh" >/dev/null
 hepgnn="$here/build/bin/hepgnn"
 out="$here/out/demo"
-events="${DEMO_EVENTS:-24}"
+events="${DEMO_EVENTS:-32}"
 particles="${DEMO_PARTICLES:-10000}"
-epochs="${DEMO_EPOCHS:-5}"
+epochs="${DEMO_EPOCHS:-8}"
 ranks="${DEMO_RANKS:-2}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpirun_np() { mpirun --oversubscribe --bind-to none -np "$@"; }
