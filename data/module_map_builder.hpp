@@ -24,13 +24,13 @@ public:
         double coverage = 0.999;  // share of a pair's segments inside each quantity's range
                                   // (the rest split evenly between the two tails); with
                                   // tuning, the widest a pair gets
-
         double margin = 0.05;      // each range widened by this share of its width, each side
         int64_t min_segments = 1;  // pairs learned from fewer segments are left out
         // Range tuning (Note [Range tuning] in the .cpp): ranges are narrowed,
         // or pairs left out, where that saves the most candidate edges per
-        // true segment lost, while the loss stays below this share of the
-        // segments kept at `coverage`. 0: every pair at `coverage`.
+        // true segment lost (weighted by its particle's TrackML pT weight),
+        // while the loss stays below this share of the weight kept at
+        // `coverage`. 0: every pair at `coverage`.
         double max_segment_loss = 0.005;
         int prune_events = 4;  // the last events added, on which ranges are costed
     };
@@ -52,7 +52,7 @@ private:
         int64_t n_hits = 0;
     };
     using LayerKey = std::pair<int32_t, int32_t>;
-    /// What pruning needs of an event: hits and its learned true segments.
+    /// What range tuning needs of an event: hits and its learned true segments.
     struct CostingEvent {
         std::vector<HitPoint> points;
         std::vector<LayerKey> layer;
