@@ -19,11 +19,11 @@ class ModuleMapBuilder {
 public:
     struct Config {
         std::string geometry = "unnamed";  // the detector's name, recorded in the map
-        double pt_min = 0.5;      // GeV; ranges are learned from particles above it (all layers'
-                                  // extents from every hit)
-        double coverage = 0.999;  // share of a pair's segments inside each quantity's range
-                                  // (the rest split evenly between the two tails); with
-                                  // tuning, the widest a pair gets
+        double pt_min = 0.5;       // GeV; ranges are learned from particles above it (all layers'
+                                   // extents from every hit)
+        double coverage = 0.999;   // share of a pair's segments inside each quantity's range
+                                   // (the rest split evenly between the two tails); with
+                                   // tuning, the widest a pair gets
         double margin = 0.05;      // each range widened by this share of its width, each side
         int64_t min_segments = 1;  // pairs learned from fewer segments are left out
         // Range tuning (Note [Range tuning] in the .cpp): ranges are narrowed,
