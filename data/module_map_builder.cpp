@@ -47,10 +47,6 @@ void ModuleMapBuilder::add_event(const TrackmlEvent& event) {
     for (const Particle& p : event.particles) pt[p.particle_id] = std::hypot(p.px, p.py);
 
     CostingEvent costing;
-    costing.points = points;
-    costing.layer.reserve(event.hits.size());
-    for (const Hit& h : event.hits) costing.layer.emplace_back(h.volume_id, h.layer_id);
-
     std::unordered_set<int64_t> learned;
     for (const TrueSegment& seg : true_segments(event)) {
         const auto it = pt.find(seg.particle_id);
@@ -71,6 +67,9 @@ void ModuleMapBuilder::add_event(const TrackmlEvent& event) {
     m_particles += static_cast<int64_t>(learned.size());
     ++m_events;
     if (m_cfg.max_segment_loss > 0) {
+        costing.points = std::move(points);  // not needed here any more
+        costing.layer.reserve(event.hits.size());
+        for (const Hit& h : event.hits) costing.layer.emplace_back(h.volume_id, h.layer_id);
         if (m_costing.size() < static_cast<size_t>(m_cfg.prune_events)) {
             m_costing.push_back(std::move(costing));
         } else {
@@ -178,24 +177,30 @@ void ModuleMapBuilder::tune_ranges(
     // edges[p][s], kept[p][s]; step n_steps: left out (0, 0).
     std::vector<std::vector<int64_t>> edges(n_pairs, std::vector<int64_t>(n_steps + 1, 0));
     std::vector<std::vector<double>> kept(n_pairs, std::vector<double>(n_steps + 1, 0.0));
+    // Per costing event, what no step changes: map layer of each hit, value of each true segment.
+    std::vector<std::vector<int32_t>> layers(m_costing.size());
+    std::vector<std::unordered_map<int64_t, float>> values(m_costing.size());
+    for (size_t k = 0; k < m_costing.size(); ++k) {
+        const CostingEvent& ev = m_costing[k];
+        layers[k].resize(ev.layer.size());
+        for (size_t i = 0; i < ev.layer.size(); ++i)
+            layers[k][i] = map.layer_index(ev.layer[i].first, ev.layer[i].second);
+        values[k].reserve(ev.segments.size() * 2);
+        for (size_t j = 0; j < ev.segments.size(); ++j)
+            values[k][(int64_t{ev.segments[j].first} << 32) | uint32_t(ev.segments[j].second)] =
+                ev.value[j];
+    }
     ModuleMap trial = map;
     for (size_t s = 0; s < n_steps; ++s) {
         for (size_t p = 0; p < n_pairs; ++p)
             for (int q = 0; q < kNumSegmentQuantities; ++q)
                 trial.pairs[p].range[q] = ranges[p][s][q];
-        for (const CostingEvent& ev : m_costing) {
-            std::vector<int32_t> layer(ev.layer.size());
-            for (size_t i = 0; i < layer.size(); ++i)
-                layer[i] = trial.layer_index(ev.layer[i].first, ev.layer[i].second);
-            std::unordered_map<int64_t, float> value;  // true segment -> its value
-            value.reserve(ev.segments.size() * 2);
-            for (size_t k = 0; k < ev.segments.size(); ++k)
-                value[(int64_t{ev.segments[k].first} << 32) | uint32_t(ev.segments[k].second)] =
-                    ev.value[k];
-            for (const CandidateEdge& e : find_candidate_edges(trial, ev.points, layer)) {
+        for (size_t k = 0; k < m_costing.size(); ++k) {
+            for (const CandidateEdge& e :
+                 find_candidate_edges(trial, m_costing[k].points, layers[k])) {
                 edges[e.pair][s] += 1;
-                const auto it = value.find((int64_t{e.inner} << 32) | uint32_t(e.outer));
-                if (it != value.end()) kept[e.pair][s] += it->second;
+                const auto it = values[k].find((int64_t{e.inner} << 32) | uint32_t(e.outer));
+                if (it != values[k].end()) kept[e.pair][s] += it->second;
             }
         }
     }

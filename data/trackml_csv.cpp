@@ -270,7 +270,7 @@ std::string trackml_event_prefix(int64_t event_id) {
     return fmt::format("event{:09d}", event_id);
 }
 
-std::vector<int64_t> list_trackml_events(const fs::path& dir) {
+std::vector<int64_t> list_trackml_events(const fs::path& dir, int64_t max_events) {
     std::error_code ec;
     HEPGNN_CHECK(fs::is_directory(dir, ec),
                  "input directory '{}' does not exist or is not a directory (pass the directory "
@@ -307,6 +307,8 @@ std::vector<int64_t> list_trackml_events(const fs::path& dir) {
                  dir.string(), saw_gzip ? "; gzip-compressed files must be gunzipped first" : "",
                  dir.string());
     std::sort(ids.begin(), ids.end());
+    if (max_events > 0 && static_cast<int64_t>(ids.size()) > max_events)
+        ids.resize(static_cast<size_t>(max_events));
     return ids;
 }
 

@@ -14,9 +14,10 @@ namespace hepgnn::data {
 /// "event000001000" for event 1000.
 std::string trackml_event_prefix(int64_t event_id);
 
-/// Event ids of every eventNNNNNNNNN-hits.csv in `dir`, ascending.
+/// Event ids of every eventNNNNNNNNN-hits.csv in `dir`, ascending; with
+/// max_events > 0 only the first max_events of them (a command's --max-events).
 /// Throws hepgnn::Error if `dir` is missing or holds no events.
-std::vector<int64_t> list_trackml_events(const std::filesystem::path& dir);
+std::vector<int64_t> list_trackml_events(const std::filesystem::path& dir, int64_t max_events = 0);
 
 /// Reads hits and truth (and particles when `with_particles`).
 /// Errors name the file and line.

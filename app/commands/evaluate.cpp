@@ -371,9 +371,7 @@ int run_on_events(const EvaluateOptions& opt, Context& ctx) {
         }
         pipe = std::make_unique<pipeline::Pipeline>(std::move(graphs), std::move(classifier),
                                                     std::move(tracks));
-        events = data::list_trackml_events(opt.events);
-        if (opt.max_events > 0 && static_cast<int64_t>(events.size()) > opt.max_events)
-            events.resize(static_cast<size_t>(opt.max_events));
+        events = data::list_trackml_events(opt.events, opt.max_events);
     });
 
     // The figures of `hepgnn score --track-id-0 unassigned` on infer's

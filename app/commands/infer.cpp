@@ -70,11 +70,9 @@ int run_infer(const InferOptions& opt, Context& ctx) {
                                : fmt::format("graphs of --config '{}'", opt.config));
         pipe = std::make_unique<pipeline::Pipeline>(std::move(graphs), std::move(classifier),
                                                     std::move(tracks));
-        events = data::list_trackml_events(opt.input);
+        events = data::list_trackml_events(opt.input, opt.max_events);
         HEPGNN_CHECK(!events.empty(), "{}: no TrackML events (eventNNNNNNNNN-hits.csv) found",
                      opt.input);
-        if (opt.max_events > 0 && static_cast<int64_t>(events.size()) > opt.max_events)
-            events.resize(static_cast<size_t>(opt.max_events));
         if (ctx.is_root()) fs::create_directories(opt.out);
     });
 

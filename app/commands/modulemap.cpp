@@ -32,9 +32,7 @@ int run_modulemap(const ModuleMapOptions& opt, Context& ctx) {
     const auto start = std::chrono::steady_clock::now();
     const Config config = Config::load(modulemap_schema(), opt.config, opt.overrides);
     data::ModuleMapBuilder builder(module_map_builder_config(config));
-    std::vector<int64_t> events = data::list_trackml_events(opt.input);
-    if (opt.max_events > 0 && static_cast<int64_t>(events.size()) > opt.max_events)
-        events.resize(static_cast<size_t>(opt.max_events));
+    std::vector<int64_t> events = data::list_trackml_events(opt.input, opt.max_events);
     Progress progress("modulemap", static_cast<int64_t>(events.size()),
                       Progress::config_for(stderr, true, "events"));
     for (size_t i = 0; i < events.size(); ++i) {

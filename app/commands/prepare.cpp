@@ -40,9 +40,7 @@ int run_prepare(const PrepareOptions& opt, Context& ctx) {
     // files, same sorted order), so no rank waits for another to fail.
     const Config config = Config::load(prepare_schema(), opt.config, opt.overrides);
     const data::GraphBuilder builder(graph_builder_config(config));
-    std::vector<int64_t> events = data::list_trackml_events(opt.input);
-    if (opt.max_events > 0 && static_cast<int64_t>(events.size()) > opt.max_events)
-        events.resize(static_cast<size_t>(opt.max_events));
+    std::vector<int64_t> events = data::list_trackml_events(opt.input, opt.max_events);
 
     const fs::path out = opt.out;
     const fs::path part =

@@ -36,14 +36,14 @@ small_graphs() {
 
 # --- SLURM tests: a real one-node cluster under $WORK (scripts/slurm/local_cluster.sh).
 
-# skip_without_slurm: exit 0 with "SKIP: ..." when the SLURM daemons or
-# commands are not installed (the only reason to skip).
-skip_without_slurm() {
+# require_slurm: fails when the SLURM daemons or commands are missing.
+# scripts/install-deps.sh installs them, so a missing one is a broken set-up,
+# never a pass (ctest would count an exit 0 "skip" as passed).
+require_slurm() {
     local b
     for b in munged slurmctld slurmd sbatch scontrol sinfo srun; do
         if ! command -v "$b" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$b ]]; then
-            echo "SKIP: $b not installed (scripts/install-deps.sh installs slurm-wlm, munge, libpmix2)"
-            exit 0
+            fail "$b not installed (scripts/install-deps.sh installs slurm-wlm, munge, libpmix2)"
         fi
     done
 }

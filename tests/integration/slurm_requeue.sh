@@ -4,7 +4,7 @@
 # the time limit) must make hepgnn checkpoint and exit 75, the script requeue
 # the job, and the second run resume from last.ckpt and finish COMPLETED.
 source "$(dirname "$0")/common.sh"
-skip_without_slurm
+require_slurm
 start_slurm
 small_graphs "$WORK/g.h5" 1
 epochs=40  # ~0.4 s each on 2 ranks here: mid-run when the signal comes

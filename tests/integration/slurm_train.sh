@@ -3,7 +3,7 @@
 # 2 tasks x 1 cpu, srun --mpi=pmix, a tiny model for 2 epochs; the job must
 # end COMPLETED with both epochs in metrics.jsonl and a world of 2 ranks.
 source "$(dirname "$0")/common.sh"
-skip_without_slurm
+require_slurm
 start_slurm
 small_graphs "$WORK/g.h5" 1
 cat >"$WORK/cfg.yaml" <<YAML
