@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 
 namespace hepgnn::data {
@@ -39,9 +40,12 @@ public:
     Handle(const Handle&) = delete;
     Handle& operator=(const Handle&) = delete;
     ~Handle() { reset(); }
-    void reset() {
-        if (id_ >= 0 && closer_) closer_(id_);
+    void reset() { (void)close(); }
+    /// Closes now; false when HDF5 reports an error (e.g. a full disk on the last flush).
+    bool close() {
+        const herr_t rc = id_ >= 0 && closer_ ? closer_(id_) : 0;
         id_ = -1;
+        return rc >= 0;
     }
     hid_t get() const { return id_; }
     bool valid() const { return id_ >= 0; }
@@ -198,8 +202,7 @@ GraphFileWriter::GraphFileWriter(std::filesystem::path path, FeatureInfo feature
                  "length",
                  path.string());
     impl_->path = std::move(path);
-    impl_->tmp_path = impl_->path;
-    impl_->tmp_path += ".tmp." + std::to_string(::getpid());
+    impl_->tmp_path = temporary_path_for(impl_->path);
     impl_->features = std::move(features);
     if (impl_->path.has_parent_path()) {
         std::error_code ec;
@@ -246,19 +249,23 @@ void GraphFileWriter::append(const EventGraph& g) {
                               static_cast<int64_t>(g.particle_id.size()) == g.n_nodes &&
                               static_cast<int64_t>(g.pt.size()) == g.n_nodes,
                           "graph without truth columns cannot be written");
-    impl_->x.append(g.x);
-    impl_->senders.append(g.senders);
-    impl_->receivers.append(g.receivers);
-    impl_->y.append(g.y);
-    impl_->hit_id.append(g.hit_id);
-    impl_->particle_id.append(g.particle_id);
-    impl_->pt.append(g.pt);
-    // Layer ids are optional in memory (graphs from files before them): 0 = unknown.
-    const bool has_layers = static_cast<int64_t>(g.volume_id.size()) == g.n_nodes &&
-                            static_cast<int64_t>(g.layer_id.size()) == g.n_nodes;
-    const std::vector<int32_t> unknown(has_layers ? 0 : static_cast<size_t>(g.n_nodes), 0);
-    impl_->volume_id.append(has_layers ? g.volume_id : unknown);
-    impl_->layer_id.append(has_layers ? g.layer_id : unknown);
+    try {
+        impl_->x.append(g.x);
+        impl_->senders.append(g.senders);
+        impl_->receivers.append(g.receivers);
+        impl_->y.append(g.y);
+        impl_->hit_id.append(g.hit_id);
+        impl_->particle_id.append(g.particle_id);
+        impl_->pt.append(g.pt);
+        // Layer ids are optional in memory (graphs from files before them): 0 = unknown.
+        const bool has_layers = static_cast<int64_t>(g.volume_id.size()) == g.n_nodes &&
+                                static_cast<int64_t>(g.layer_id.size()) == g.n_nodes;
+        const std::vector<int32_t> unknown(has_layers ? 0 : static_cast<size_t>(g.n_nodes), 0);
+        impl_->volume_id.append(has_layers ? g.volume_id : unknown);
+        impl_->layer_id.append(has_layers ? g.layer_id : unknown);
+    } catch (const Error& e) {
+        HEPGNN_FAIL("graph file '{}': {}", impl_->path.string(), e.what());
+    }
     impl_->node_offsets.push_back(impl_->node_offsets.back() + g.n_nodes);
     impl_->edge_offsets.push_back(impl_->edge_offsets.back() + g.n_edges());
     impl_->event_ids.push_back(g.event_id);
@@ -268,21 +275,23 @@ void GraphFileWriter::append(const EventGraph& g) {
 void GraphFileWriter::commit() {
     HEPGNN_INTERNAL_CHECK(!impl_->committed, "commit twice");
     const hid_t f = impl_->file.get();
-    write_whole_dataset(f, "node_offsets", impl_->node_offsets);
-    write_whole_dataset(f, "edge_offsets", impl_->edge_offsets);
-    write_whole_dataset(f, "event_id", impl_->event_ids);
-    write_whole_dataset(f, "section_id", impl_->section_ids);
-    write_string_attribute(f, "format", {kGraphFileFormat}, true);
-    write_int_attribute(f, "version", kGraphFileVersion);
-    write_string_attribute(f, "feature_names", impl_->features.names, false);
-    write_float_array_attribute(f, "feature_scale", impl_->features.scale);
-    HEPGNN_CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0, "cannot flush '{}' (disk full?)",
-                 impl_->tmp_path.string());
-    impl_->file.reset();
-    std::error_code ec;
-    std::filesystem::rename(impl_->tmp_path, impl_->path, ec);
-    HEPGNN_CHECK(!ec, "cannot rename '{}' to '{}': {}", impl_->tmp_path.string(),
-                 impl_->path.string(), ec.message());
+    try {
+        write_whole_dataset(f, "node_offsets", impl_->node_offsets);
+        write_whole_dataset(f, "edge_offsets", impl_->edge_offsets);
+        write_whole_dataset(f, "event_id", impl_->event_ids);
+        write_whole_dataset(f, "section_id", impl_->section_ids);
+        write_string_attribute(f, "format", {kGraphFileFormat}, true);
+        write_int_attribute(f, "version", kGraphFileVersion);
+        write_string_attribute(f, "feature_names", impl_->features.names, false);
+        write_float_array_attribute(f, "feature_scale", impl_->features.scale);
+    } catch (const Error& e) {
+        HEPGNN_FAIL("graph file '{}': {}", impl_->path.string(), e.what());
+    }
+    HEPGNN_CHECK(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0 && impl_->file.close(),
+                 "cannot write graph file '{}' (disk full? free some space; any previous file "
+                 "of that name is unchanged)",
+                 impl_->path.string());
+    publish_file(impl_->tmp_path, impl_->path, "graph file");
     impl_->committed = true;
 }
 

@@ -121,12 +121,7 @@ void ModuleMap::write(const std::filesystem::path& path) const {
                               {"n_segments", p.n_segments},
                               {"ranges", ranges}});
     }
-    replace_file_atomically(path, [&](const std::filesystem::path& tmp) {
-        std::ofstream out(tmp);
-        out << j.dump(1) << "\n";
-        out.flush();
-        HEPGNN_CHECK(out.good(), "cannot write module map '{}' (disk full?)", tmp.string());
-    });
+    write_file_atomically(path, j.dump(1) + "\n", "module map");
 }
 
 ModuleMap ModuleMap::read(const std::filesystem::path& path) {

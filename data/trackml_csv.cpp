@@ -13,6 +13,7 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/text_file.hpp"
 
@@ -234,32 +235,10 @@ std::vector<TruthHit> read_truth(const fs::path& file, const std::vector<Hit>& h
     return truth;
 }
 
-// Writes `text` to `path` through a temporary file and a rename, so a reader
-// never sees a half-written table.
+// Writes `text` as the whole table at `path` (core/atomic_file.hpp), so a
+// reader never sees a half-written table.
 void write_atomically(const fs::path& path, const fmt::memory_buffer& text) {
-    fs::path tmp = path;
-    tmp += ".tmp";
-    std::FILE* file = std::fopen(tmp.c_str(), "wb");
-    if (file == nullptr) {
-        HEPGNN_FAIL("cannot create '{}': {} (check that the directory exists and is writable)",
-                    tmp.string(), std::strerror(errno));
-    }
-    const bool wrote = std::fwrite(text.data(), 1, text.size(), file) == text.size();
-    const int write_errno = errno;
-    const bool closed = std::fclose(file) == 0;
-    if (!wrote || !closed) {
-        std::error_code ignored;
-        fs::remove(tmp, ignored);
-        HEPGNN_FAIL("cannot write '{}': {} (check free disk space)", tmp.string(),
-                    std::strerror(wrote ? errno : write_errno));
-    }
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) {
-        std::error_code ignored;
-        fs::remove(tmp, ignored);
-        HEPGNN_FAIL("cannot rename '{}' to '{}': {}", tmp.string(), path.string(), ec.message());
-    }
+    write_file_atomically(path, std::string_view(text.data(), text.size()), "event table");
 }
 
 }  // namespace

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
-#include <fstream>
 #include <set>
 
 #include "core/atomic_file.hpp"
@@ -700,13 +699,7 @@ void write_interaction_network_onnx(const ModelConfig& config, const ParameterMa
                                     const std::filesystem::path& out, int opset,
                                     const std::map<std::string, std::string>& metadata) {
     const std::string bytes = interaction_network_onnx(config, params, opset, metadata);
-    replace_file_atomically(out, [&](const std::filesystem::path& tmp) {
-        std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-        HEPGNN_CHECK(file.good(), "cannot open '{}' to write the ONNX model", tmp.string());
-        file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        file.close();
-        HEPGNN_CHECK(file.good(), "cannot write the ONNX model to '{}' (disk full?)", tmp.string());
-    });
+    write_file_atomically(out, bytes, "ONNX model");
 }
 
 }  // namespace hepgnn::models

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -143,8 +144,9 @@ void export_torchscript(GnnModel& model, const std::filesystem::path& out,
                           "by {} on a test graph",
                           diff);
     const torch::jit::ExtraFilesMap extra(metadata.begin(), metadata.end());
-    replace_file_atomically(
-        out, [&](const std::filesystem::path& tmp) { module.save(tmp.string(), extra); });
+    std::ostringstream bytes;
+    module.save(bytes, extra);
+    write_file_atomically(out, bytes.str(), "TorchScript model");
 }
 
 }  // namespace hepgnn::models

@@ -235,19 +235,7 @@ void write_submission_csv(const std::filesystem::path& path, int64_t event_id,
     fmt::format_to(std::back_inserter(text), "event_id,hit_id,track_id\n");
     for (const auto& r : rows)
         fmt::format_to(std::back_inserter(text), "{},{},{}\n", event_id, r.hit_id, r.track_id);
-    try {
-        replace_file_atomically(path, [&](const std::filesystem::path& tmp) {
-            std::FILE* f = std::fopen(tmp.c_str(), "wb");
-            HEPGNN_CHECK(f, "cannot create submission '{}' (missing folder or no permission?)",
-                         tmp.string());
-            const size_t written = std::fwrite(text.data(), 1, text.size(), f);
-            const bool closed = std::fclose(f) == 0;
-            HEPGNN_CHECK(written == text.size() && closed,
-                         "cannot write submission '{}' (disk full?)", path.string());
-        });
-    } catch (const std::filesystem::filesystem_error& e) {  // folder creation, rename
-        HEPGNN_FAIL("cannot write submission '{}': {}", path.string(), e.code().message());
-    }
+    write_file_atomically(path, std::string_view(text.data(), text.size()), "submission");
 }
 
 }  // namespace hepgnn::pipeline

@@ -4,8 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstring>
+
 #include "core/atomic_file.hpp"
+#include "core/checksum.hpp"
 #include "core/error.hpp"
+#include "core/text_file.hpp"
 
 namespace hepgnn::trainer {
 namespace {
@@ -25,18 +29,93 @@ nlohmann::json model_json(const models::ModelConfig& c) {
             {"message_passing", c.message_passing}};
 }
 
-torch::serialize::InputArchive open_archive(const std::filesystem::path& path) {
-    HEPGNN_CHECK(std::filesystem::exists(path), "checkpoint '{}' does not exist", path.string());
+// Note [Checkpoint file]: a 24-byte header, then the torch archive.
+//   bytes 0-7   "HEPGNNCK"
+//   bytes 8-11  container version (2), little-endian uint32
+//   bytes 12-15 CRC-32 (zlib's) of the archive
+//   bytes 16-23 archive size in bytes, little-endian uint64
+// A bit flip anywhere changes the CRC and a cut file is shorter than the header
+// says; either is refused, in one line, before torch parses a byte, so
+// training never resumes from a damaged file. Files of older hepgnn versions
+// (a bare torch archive, which starts "PK") are still read: zip's own per-record
+// CRCs guard those.
+constexpr char kMagic[8] = {'H', 'E', 'P', 'G', 'N', 'N', 'C', 'K'};
+constexpr uint32_t kContainerVersion = 2;
+constexpr size_t kHeaderBytes = 24;
+
+template <typename T>
+void put_le(std::string& out, T v) {
+    for (size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+template <typename T>
+T get_le(const std::string& in, size_t at) {
+    T v = 0;
+    for (size_t i = 0; i < sizeof(T); ++i)
+        v |= static_cast<T>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+    return v;
+}
+
+std::string with_header(const std::string& archive) {
+    std::string out(kMagic, sizeof kMagic);
+    put_le<uint32_t>(out, kContainerVersion);
+    put_le<uint32_t>(out, crc32(archive));
+    put_le<uint64_t>(out, archive.size());
+    return out + archive;
+}
+
+/// The torch archive inside a checkpoint file, after its header is checked.
+/// The bytes stay owned here for as long as the archive may read them.
+struct OpenArchive {
+    std::shared_ptr<const std::string> bytes;
     torch::serialize::InputArchive archive;
+};
+
+OpenArchive open_archive(const std::filesystem::path& path) {
+    HEPGNN_CHECK(std::filesystem::exists(path), "checkpoint '{}' does not exist", path.string());
+    auto bytes = std::make_shared<std::string>(read_text_file(path, "checkpoint"));
+    const std::string& b = *bytes;
+    size_t offset = 0;
+    if (b.size() >= 4 && b.compare(0, 4, "PK\x03\x04") == 0) {
+        offset = 0;  // an older hepgnn's checkpoint: no header (Note [Checkpoint file])
+    } else {
+        HEPGNN_CHECK(b.size() >= sizeof kMagic && std::memcmp(b.data(), kMagic, sizeof kMagic) == 0,
+                     "'{}' is not a hepgnn checkpoint (it does not start with the checkpoint "
+                     "header; another kind of file?)",
+                     path.string());
+        HEPGNN_CHECK(b.size() >= kHeaderBytes,
+                     "checkpoint '{}' is truncated ({} bytes, less than its header); use an "
+                     "earlier checkpoint such as best.ckpt, or train again",
+                     path.string(), b.size());
+        const auto version = get_le<uint32_t>(b, 8);
+        HEPGNN_CHECK(version == kContainerVersion,
+                     "checkpoint '{}' has container version {}, this hepgnn reads {} (written "
+                     "by a newer hepgnn, or the header is damaged)",
+                     path.string(), version, kContainerVersion);
+        const auto stored_crc = get_le<uint32_t>(b, 12);
+        const auto size = get_le<uint64_t>(b, 16);
+        HEPGNN_CHECK(size == b.size() - kHeaderBytes,
+                     "checkpoint '{}' is {} ({} archive bytes where its header says {}); use an "
+                     "earlier checkpoint such as best.ckpt, or train again",
+                     path.string(), size > b.size() - kHeaderBytes ? "truncated" : "damaged",
+                     b.size() - kHeaderBytes, size);
+        const uint32_t crc = crc32(std::string_view(b).substr(kHeaderBytes));
+        HEPGNN_CHECK(crc == stored_crc,
+                     "checkpoint '{}' is corrupt (CRC-32 {:08x}, its header says {:08x}); use an "
+                     "earlier checkpoint such as best.ckpt, or train again",
+                     path.string(), crc, stored_crc);
+        offset = kHeaderBytes;
+    }
+    OpenArchive open{bytes, {}};
     try {
-        archive.load_from(path.string());
+        open.archive.load_from(b.data() + offset, b.size() - offset);
     } catch (const std::exception&) {
         HEPGNN_FAIL(
             "'{}' is not a hepgnn checkpoint (cannot be read as one; truncated or another "
             "kind of file?)",
             path.string());
     }
-    return archive;
+    return open;
 }
 
 CheckpointState parse_state(torch::serialize::InputArchive& archive,
@@ -50,28 +129,36 @@ CheckpointState parse_state(torch::serialize::InputArchive& archive,
     } catch (const std::exception& e) {
         HEPGNN_FAIL("'{}': corrupt checkpoint metadata: {}", path.string(), e.what());
     }
-    HEPGNN_CHECK(j.value("format", "") == kFormat, "'{}' is not a hepgnn checkpoint",
-                 path.string());
-    HEPGNN_CHECK(j.value("version", 0) == kVersion,
-                 "'{}': checkpoint version {} is not supported (this hepgnn reads {})",
-                 path.string(), j.value("version", 0), kVersion);
+    HEPGNN_CHECK(j.is_object() && j.value("format", "") == kFormat,
+                 "'{}' is not a hepgnn checkpoint", path.string());
     CheckpointState s;
-    s.epoch = j.at("epoch").get<int64_t>();
-    s.step = j.at("step").get<int64_t>();
-    s.has_best = j.at("has_best").get<bool>();
-    s.best_valid_loss = j.at("best_valid_loss").get<double>();
-    s.loss_scale = j.value("loss_scale", 1.0);
-    if (j.contains("in_epoch")) {
-        const auto& p = j.at("in_epoch");
-        s.in_epoch.steps_done = p.at("steps_done").get<int64_t>();
-        s.in_epoch.loss_sum = p.at("loss_sum").get<double>();
-        s.in_epoch.edges = p.at("edges").get<int64_t>();
-        s.in_epoch.graphs = p.at("graphs").get<int64_t>();
-        s.in_epoch.window_loss_sum = p.at("window_loss_sum").get<double>();
-        s.in_epoch.window_edges = p.at("window_edges").get<int64_t>();
-        s.in_epoch.window_graphs = p.at("window_graphs").get<int64_t>();
-        s.in_epoch.imbalance_sum = p.at("imbalance_sum").get<double>();
+    try {
+        HEPGNN_CHECK(j.value("version", 0) == kVersion,
+                     "'{}': checkpoint version {} is not supported (this hepgnn reads {})",
+                     path.string(), j.value("version", 0), kVersion);
+        s.epoch = j.at("epoch").get<int64_t>();
+        s.step = j.at("step").get<int64_t>();
+        s.has_best = j.at("has_best").get<bool>();
+        s.best_valid_loss = j.at("best_valid_loss").get<double>();
+        s.loss_scale = j.value("loss_scale", 1.0);
+        if (j.contains("in_epoch")) {
+            const auto& p = j.at("in_epoch");
+            s.in_epoch.steps_done = p.at("steps_done").get<int64_t>();
+            s.in_epoch.loss_sum = p.at("loss_sum").get<double>();
+            s.in_epoch.edges = p.at("edges").get<int64_t>();
+            s.in_epoch.graphs = p.at("graphs").get<int64_t>();
+            s.in_epoch.window_loss_sum = p.at("window_loss_sum").get<double>();
+            s.in_epoch.window_edges = p.at("window_edges").get<int64_t>();
+            s.in_epoch.window_graphs = p.at("window_graphs").get<int64_t>();
+            s.in_epoch.imbalance_sum = p.at("imbalance_sum").get<double>();
+        }
+    } catch (const nlohmann::json::exception& e) {
+        HEPGNN_FAIL("'{}': corrupt checkpoint metadata: {}", path.string(), e.what());
     }
+    HEPGNN_CHECK(s.epoch >= 0 && s.step >= 0 && s.in_epoch.steps_done >= 0,
+                 "'{}': corrupt checkpoint metadata (negative epoch or step)", path.string());
+    HEPGNN_CHECK(j.contains("model"), "'{}': corrupt checkpoint metadata (no model)",
+                 path.string());
     s.model = model_config_from_json(j.at("model").dump(), path.string());
     if (j.contains("features"))
         s.features = data::FeatureInfo::from_json(j.at("features").dump(), path.string());
@@ -146,18 +233,23 @@ void save_checkpoint(const std::filesystem::path& path, models::GnnModel& model,
         archive.write("optimizer", optim_archive);
     }
     archive.write("rng", at::detail::getDefaultCPUGenerator().get_state());
-    replace_file_atomically(
-        path, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
+    std::string bytes;
+    archive.save_to([&](const void* data, size_t n) {
+        bytes.append(static_cast<const char*>(data), n);
+        return n;
+    });
+    write_file_atomically(path, with_header(bytes), "checkpoint");
 }
 
 CheckpointState read_checkpoint_state(const std::filesystem::path& path) {
-    auto archive = open_archive(path);
-    return parse_state(archive, path);
+    auto open = open_archive(path);
+    return parse_state(open.archive, path);
 }
 
 CheckpointState load_checkpoint(const std::filesystem::path& path, models::GnnModel& model,
                                 torch::optim::Optimizer* optimizer) {
-    auto archive = open_archive(path);
+    auto open = open_archive(path);
+    auto& archive = open.archive;
     CheckpointState s = parse_state(archive, path);
     const std::string diff = model_config_difference(s.model, model.config());
     HEPGNN_CHECK(diff.empty(),

@@ -3,11 +3,11 @@
 #include <torch/torch.h>
 
 #include <cmath>
-#include <fstream>
 
 #include "comm/communicator.hpp"
 #include "comm/nccl_communicator.hpp"
 #include "core/allocator_policy.hpp"
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/stage_timer.hpp"
@@ -128,7 +128,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         }
         if (root) {
             std::filesystem::create_directories(ckpt_dir);
-            std::ofstream(cfg.output_dir / "config.yaml") << cfg.config_yaml;
+            write_file_atomically(cfg.output_dir / "config.yaml", cfg.config_yaml, "config copy");
         }
     });
     broadcast_parameters(*model, comm);

@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <fstream>
 #include <memory>
 
 #include "app/command.hpp"
@@ -106,9 +105,7 @@ int run_bench(const BenchOptions& opt, Context& ctx) {
           {"peak_rss_mb_per_rank", rss},
           {"allreduce", allreduce},
           {"final_train_loss", s.last_train_loss}}}};
-    replace_file_atomically(opt.report, [&](const std::filesystem::path& tmp) {
-        std::ofstream(tmp) << report.dump(2) << "\n";
-    });
+    write_file_atomically(opt.report, report.dump(2) + "\n", "benchmark report");
     say(ctx,
         fmt::format("bench: {:.1f} graphs/s, {:.0f} edges/s, {:.2f} s/epoch on {} rank(s) "
                     "-> {}",

@@ -18,7 +18,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 
@@ -194,20 +193,17 @@ void save_logits(const std::string& path, const data::ShardedDataset& dataset,
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(),
               [&](size_t a, size_t b) { return dataset.graph_ids[a] < dataset.graph_ids[b]; });
-    replace_file_atomically(path, [&](const fs::path& tmp) {
-        std::ofstream out(tmp, std::ios::binary);
-        for (size_t i : order)
-            out.write(reinterpret_cast<const char*>(logits[i].data()),
-                      static_cast<std::streamsize>(logits[i].size() * sizeof(float)));
-        HEPGNN_CHECK(out.good(), "cannot write '{}'", path);
-    });
+    std::string bytes;
+    for (size_t i : order)
+        bytes.append(reinterpret_cast<const char*>(logits[i].data()),
+                     logits[i].size() * sizeof(float));
+    write_file_atomically(path, bytes, "logits file");
 }
 
 void write_report(const EvaluateOptions& opt, const nlohmann::json& report) {
     const auto path = fs::path(opt.out) / "evaluation.json";
     fs::create_directories(opt.out);
-    replace_file_atomically(
-        path, [&](const fs::path& tmp) { std::ofstream(tmp) << report.dump(2) << "\n"; });
+    write_file_atomically(path, report.dump(2) + "\n", "evaluation report");
 }
 
 pipeline::GnnEdgeClassifier::Config classifier_config(const EvaluateOptions& opt) {

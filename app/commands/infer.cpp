@@ -9,7 +9,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 
@@ -170,8 +169,7 @@ int run_infer(const InferOptions& opt, Context& ctx) {
                                    {"threads_per_rank", at::get_num_threads()},
                                    {"seconds_per_event", stage_json}};
     const auto path = fs::path(opt.out) / "timing.json";
-    replace_file_atomically(
-        path, [&](const fs::path& tmp) { std::ofstream(tmp) << report.dump(2) << "\n"; });
+    write_file_atomically(path, report.dump(2) + "\n", "inference report");
     std::printf("infer: submissions and timing.json in %s\n", opt.out.c_str());
     if (!opt.save_graphs.empty())
         std::printf("infer: the graphs it built in %s\n", opt.save_graphs.c_str());

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -142,17 +141,7 @@ int run_score(const ScoreOptions& opt, Context& ctx) {
         summary.emplace(score_all(opt));
         const Summary& s = *summary;
         if (opt.out.empty()) return;
-        try {
-            replace_file_atomically(opt.out, [&](const fs::path& tmp) {
-                std::ofstream out(tmp);
-                out << s.report.dump(2) << "\n";
-                out.close();
-                HEPGNN_CHECK(out.good(), "cannot write '{}' (disk full or no permission?)",
-                             opt.out);
-            });
-        } catch (const fs::filesystem_error& e) {  // folder creation, rename
-            HEPGNN_FAIL("cannot write '{}': {}", opt.out, e.code().message());
-        }
+        write_file_atomically(opt.out, s.report.dump(2) + "\n", "score report");
     });
     if (!ctx.is_root()) return 0;
     print_summary(opt, *summary);

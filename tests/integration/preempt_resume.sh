@@ -46,8 +46,14 @@ grep -q "resumed" "$WORK/second.txt" || { cat "$WORK/second.txt"; fail "did not 
 # (Adam's moments are keyed by address in the archive; the loss lines below
 # show they matched too).
 "$PYTHON" - "$WORK/reference/checkpoints/last.ckpt" "$out/checkpoints/last.ckpt" <<'PY'
-import sys, torch
-a, b = (dict(torch.jit.load(p).named_parameters()) for p in sys.argv[1:3])
+import io, struct, sys, torch, zlib
+def archive(path):  # the torch archive after the checkpoint header (trainer/checkpoint.cpp)
+    data = open(path, "rb").read()
+    magic, version, crc, size = struct.unpack("<8sIIQ", data[:24])
+    assert magic == b"HEPGNNCK" and version == 2 and size == len(data) - 24, path
+    assert zlib.crc32(data[24:]) == crc, f"{path}: stored CRC-32 does not match"
+    return torch.jit.load(io.BytesIO(data[24:]))
+a, b = (dict(archive(p).named_parameters()) for p in sys.argv[1:3])
 keys = [k for k in a if k.startswith("model.") or k == "rng"]
 assert len(keys) > 30 and set(keys) <= b.keys(), (len(keys), b.keys())
 for k in keys:
