@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/text_file.hpp"
 
 namespace hepgnn {
 namespace {
@@ -52,7 +53,7 @@ Config::Value convert(const ConfigSchema::Key& key, const YAML::Node& node,
                       const std::string& where) {
     const auto bad = [&](const std::string& got) -> Error {
         return Error(fmt::format("{}: key '{}' must be {}, got '{}'", where, key.path,
-                                 type_name(key.type), got));
+                                 type_name(key.type), shorten_for_message(got)));
     };
     const auto check_range = [&](double v) {
         if (key.min && v < *key.min)
@@ -109,7 +110,7 @@ Config::Value convert(const ConfigSchema::Key& key, const YAML::Node& node,
                 std::string list;
                 for (const auto& c : key.choices) list += (list.empty() ? "" : ", ") + c;
                 throw Error(fmt::format("{}: key '{}' = '{}' is not one of: {}", where, key.path,
-                                        text, list));
+                                        shorten_for_message(text), list));
             }
             return text;
         }
@@ -124,7 +125,11 @@ void flatten(const YAML::Node& node, const std::string& prefix,
     // A map is a section unless the schema has a leaf at this path.
     if (node.IsMap() && (prefix.empty() || !schema.find(prefix))) {
         for (const auto& item : node) {
-            const std::string name = item.first.as<std::string>();
+            if (!item.first.IsScalar())
+                throw Error(fmt::format("{}: a key that is a {} (keys are names, e.g. 'epochs')",
+                                        prefix.empty() ? "top level" : "section '" + prefix + "'",
+                                        item.first.IsMap() ? "map" : "list"));
+            const std::string name = item.first.Scalar();
             flatten(item.second, prefix.empty() ? name : prefix + "." + name, out, schema);
         }
         return;
@@ -236,18 +241,22 @@ Config Config::load(const ConfigSchema& schema, const std::string& yaml_file,
             root = YAML::LoadFile(yaml_file);
         } catch (const YAML::Exception& e) {
             HEPGNN_FAIL("{}: invalid YAML at line {}, column {}: {}", yaml_file, e.mark.line + 1,
-                        e.mark.column + 1, e.msg);
+                        e.mark.column + 1, shorten_for_message(e.msg, 200));
         }
         if (!root.IsNull()) {
             HEPGNN_CHECK(root.IsMap(), "{}: the top level must be a map of keys", yaml_file);
             std::vector<std::pair<std::string, YAML::Node>> flat;
-            flatten(root, "", flat, schema);
+            try {
+                flatten(root, "", flat, schema);
+            } catch (const Error& e) {
+                HEPGNN_FAIL("{}: {}", yaml_file, e.what());
+            }
             for (auto& [path, node] : flat) {
                 const std::string where =
                     node.Mark().is_null() ? yaml_file
                                           : fmt::format("{}:{}", yaml_file, node.Mark().line + 1);
                 HEPGNN_CHECK(schema.find(path), "{}: unknown key '{}' (did you mean '{}'?)", where,
-                             path, schema.nearest(path));
+                             shorten_for_message(path), schema.nearest(path));
                 given[path] = {node, where};
             }
         }
@@ -257,13 +266,14 @@ Config Config::load(const ConfigSchema& schema, const std::string& yaml_file,
         HEPGNN_CHECK(eq != std::string::npos && eq > 0,
                      "--set '{}': expected section.key=value, e.g. --set training.epochs=2", item);
         const std::string path = item.substr(0, eq);
-        HEPGNN_CHECK(schema.find(path), "--set: unknown key '{}' (did you mean '{}'?)", path,
-                     schema.nearest(path));
+        HEPGNN_CHECK(schema.find(path), "--set: unknown key '{}' (did you mean '{}'?)",
+                     shorten_for_message(path), schema.nearest(path));
         YAML::Node node;
         try {
             node = YAML::Load(item.substr(eq + 1));
         } catch (const YAML::Exception& e) {
-            HEPGNN_FAIL("--set {}: value is not valid YAML: {}", item, e.msg);
+            HEPGNN_FAIL("--set {}: value is not valid YAML: {}", shorten_for_message(item),
+                        shorten_for_message(e.msg, 200));
         }
         if (node.IsNull()) node = YAML::Node(std::string());
         given[path] = {node, "--set " + path};

@@ -15,10 +15,16 @@
 
 namespace hepgnn {
 
-/// A user-facing error: bad input, bad config, a failed resource.
+/// `message` with line breaks and other control characters escaped ("\\n",
+/// "\\x01"): a user error is one line whatever text (a path, a YAML key, a
+/// CSV field) it quotes.
+std::string one_line(const std::string& message);
+
+/// A user-facing error: bad input, bad config, a failed resource. Its message
+/// is always one line (one_line).
 class Error : public std::runtime_error {
 public:
-    explicit Error(const std::string& message) : std::runtime_error(message) {}
+    explicit Error(const std::string& message) : std::runtime_error(one_line(message)) {}
 };
 
 /// An error every rank of a job has agreed on (comm::Communicator::

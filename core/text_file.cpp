@@ -40,8 +40,9 @@ std::string_view trim_blanks(std::string_view s) {
 }
 
 std::string shorten_for_message(std::string_view text, size_t max) {
-    if (text.size() <= max) return std::string(text);
-    return std::string(text.substr(0, max)) + "...";
+    std::string out = one_line(std::string(text.substr(0, max)));
+    if (text.size() > max) out += "...";
+    return out;
 }
 
 }  // namespace hepgnn

@@ -17,7 +17,8 @@ std::string read_text_file(const std::filesystem::path& path, std::string_view w
 /// `s` without leading and trailing blanks (and a trailing '\r').
 std::string_view trim_blanks(std::string_view s);
 
-/// `text`, cut to `max` characters, so a garbage line does not flood a message.
+/// `text`, cut to `max` characters, so a garbage line does not flood a message,
+/// with control characters escaped (one_line in core/error.hpp).
 std::string shorten_for_message(std::string_view text, size_t max = 60);
 
 }  // namespace hepgnn

@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/json_number.hpp"
 
 namespace hepgnn::data {
 
@@ -143,7 +144,7 @@ ModuleMap ModuleMap::read(const std::filesystem::path& path) {
     try {
         HEPGNN_CHECK(j.is_object() && j.value("format", std::string()) == kModuleMapFormat,
                      "{}: not a hepgnn module map (format is not '{}')", where, kModuleMapFormat);
-        const int version = j.at("version").get<int>();
+        const int version = json_integer<int32_t>(j.at("version"), where);
         HEPGNN_CHECK(version == kModuleMapVersion,
                      "{}: module map version {}, but this hepgnn reads version {}; rebuild the map "
                      "with this hepgnn's 'hepgnn modulemap'",
@@ -155,8 +156,8 @@ ModuleMap ModuleMap::read(const std::filesystem::path& path) {
         map.geometry = geo.at("name").get<std::string>();
         for (const json& l : geo.at("layers")) {
             Layer layer;
-            layer.volume_id = l.at("volume_id").get<int32_t>();
-            layer.layer_id = l.at("layer_id").get<int32_t>();
+            layer.volume_id = json_integer<int32_t>(l.at("volume_id"), where);
+            layer.layer_id = json_integer<int32_t>(l.at("layer_id"), where);
             const auto kind = l.at("kind").get<std::string>();
             HEPGNN_CHECK(kind == "barrel" || kind == "endcap",
                          "{}: layer (volume {}, layer {}) has kind '{}' (barrel or endcap)", where,
@@ -166,30 +167,32 @@ ModuleMap ModuleMap::read(const std::filesystem::path& path) {
             layer.r_max = l.at("r").at(1).get<double>();
             layer.z_min = l.at("z").at(0).get<double>();
             layer.z_max = l.at("z").at(1).get<double>();
-            layer.n_hits = l.at("n_hits").get<int64_t>();
+            layer.n_hits = json_integer<int64_t>(l.at("n_hits"), where);
             map.layers.push_back(layer);
         }
         const json& lf = j.at("learned_from");
-        map.provenance.n_events = lf.at("events").get<int64_t>();
-        map.provenance.n_particles = lf.at("particles").get<int64_t>();
-        map.provenance.n_segments = lf.at("segments").get<int64_t>();
+        map.provenance.n_events = json_integer<int64_t>(lf.at("events"), where);
+        map.provenance.n_particles = json_integer<int64_t>(lf.at("particles"), where);
+        map.provenance.n_segments = json_integer<int64_t>(lf.at("segments"), where);
         map.provenance.pt_min = lf.at("pt_min").get<double>();
         map.provenance.coverage = lf.at("coverage").get<double>();
         map.provenance.margin = lf.at("margin").get<double>();
-        map.provenance.n_pruned_pairs = lf.at("pruned_pairs").get<int64_t>();
-        map.provenance.n_tightened_pairs = lf.at("tightened_pairs").get<int64_t>();
+        map.provenance.n_pruned_pairs = json_integer<int64_t>(lf.at("pruned_pairs"), where);
+        map.provenance.n_tightened_pairs = json_integer<int64_t>(lf.at("tightened_pairs"), where);
         map.provenance.pruned_share = lf.at("pruned_segment_share").get<double>();
         map.provenance.max_segment_loss = lf.at("max_segment_loss").get<double>();
         for (const json& p : j.at("pairs")) {
             Pair pair;
             const auto inner = p.at("inner"), outer = p.at("outer");
-            pair.inner = map.layer_index(inner.at(0).get<int32_t>(), inner.at(1).get<int32_t>());
-            pair.outer = map.layer_index(outer.at(0).get<int32_t>(), outer.at(1).get<int32_t>());
+            pair.inner = map.layer_index(json_integer<int32_t>(inner.at(0), where),
+                                         json_integer<int32_t>(inner.at(1), where));
+            pair.outer = map.layer_index(json_integer<int32_t>(outer.at(0), where),
+                                         json_integer<int32_t>(outer.at(1), where));
             HEPGNN_CHECK(pair.inner >= 0 && pair.outer >= 0,
                          "{}: pair {} -> {} names a layer the map's geometry does not list; "
                          "rebuild it with 'hepgnn modulemap'",
                          where, inner.dump(), outer.dump());
-            pair.n_segments = p.at("n_segments").get<int64_t>();
+            pair.n_segments = json_integer<int64_t>(p.at("n_segments"), where);
             for (int q = 0; q < kNumSegmentQuantities; ++q) {
                 const json& r = p.at("ranges").at(kSegmentQuantityNames[q]);
                 pair.range[q] = {r.at(0).get<double>(), r.at(1).get<double>()};

@@ -136,7 +136,7 @@ private:
         const char* begin = text_.data() + pos_;
         const void* nl = std::memchr(begin, '\n', text_.size() - pos_);
         const size_t len = nl ? static_cast<const char*>(nl) - begin : text_.size() - pos_;
-        pos_ += len + 1;
+        pos_ += nl ? len + 1 : len;  // never past the end (a last line without '\n')
         ++line_;
         return {begin, len};
     }

@@ -31,8 +31,11 @@ const Factory* find_factory(const std::string& name) {
     return nullptr;
 }
 
-void check_positive(int64_t value, const char* key, const char* what) {
-    HEPGNN_CHECK(value > 0, "{} = {}: {} must be at least 1", key, value, what);
+// The bounds of the training schema (app/training_config.cpp), so a config
+// read back from a checkpoint is held to what a config file may say.
+void check_in_range(int64_t value, int64_t max, const char* key, const char* what) {
+    HEPGNN_CHECK(value >= 1 && value <= max, "{} = {}: {} must be between 1 and {}", key, value,
+                 what, max);
 }
 
 }  // namespace
@@ -47,11 +50,11 @@ void validate_model_config(const ModelConfig& c) {
     HEPGNN_CHECK(find_factory(c.name) != nullptr,
                  "model.name: unknown model '{}'; expected one of: {}", c.name,
                  fmt::join(model_names(), ", "));
-    check_positive(c.input_dim, "model.input_dim", "the number of node features");
-    check_positive(c.hidden_dim, "model.hidden_dim", "the hidden width");
-    check_positive(c.n_graph_iters, "model.n_graph_iters",
+    check_in_range(c.input_dim, 1024, "model.input_dim", "the number of node features");
+    check_in_range(c.hidden_dim, 4096, "model.hidden_dim", "the hidden width");
+    check_in_range(c.n_graph_iters, 64, "model.n_graph_iters",
                    "the number of message-passing iterations");
-    check_positive(c.n_mlp_layers, "model.n_mlp_layers", "the number of layers per MLP");
+    check_in_range(c.n_mlp_layers, 16, "model.n_mlp_layers", "the number of layers per MLP");
     parse_activation(c.activation, "model.activation");
     parse_aggregation(c.aggregation, "model.aggregation");
     parse_message_passing(c.message_passing, "model.message_passing");

@@ -17,6 +17,7 @@ fail() {
 
 packages=(
     build-essential cmake ccache pkg-config clang-format git
+    clang libclang-rt-14-dev
     libtorch-dev libopenblas0-openmp
     libopenmpi-dev openmpi-bin
     libhdf5-dev libblosc-dev libyaml-cpp-dev

@@ -9,6 +9,7 @@
 #include "core/atomic_file.hpp"
 #include "core/checksum.hpp"
 #include "core/error.hpp"
+#include "core/json_number.hpp"
 #include "core/text_file.hpp"
 
 namespace hepgnn::trainer {
@@ -36,9 +37,9 @@ nlohmann::json model_json(const models::ModelConfig& c) {
 //   bytes 16-23 archive size in bytes, little-endian uint64
 // A bit flip anywhere changes the CRC and a cut file is shorter than the header
 // says; either is refused, in one line, before torch parses a byte, so
-// training never resumes from a damaged file. Files of older hepgnn versions
-// (a bare torch archive, which starts "PK") are still read: zip's own per-record
-// CRCs guard those.
+// training never resumes from a damaged file, and torch's archive reader,
+// which a crafted archive can crash (fuzz/README.md), never sees accidental
+// damage. Bare torch archives (hepgnn before checksums) are refused too.
 constexpr char kMagic[8] = {'H', 'E', 'P', 'G', 'N', 'N', 'C', 'K'};
 constexpr uint32_t kContainerVersion = 2;
 constexpr size_t kHeaderBytes = 24;
@@ -75,37 +76,36 @@ OpenArchive open_archive(const std::filesystem::path& path) {
     HEPGNN_CHECK(std::filesystem::exists(path), "checkpoint '{}' does not exist", path.string());
     auto bytes = std::make_shared<std::string>(read_text_file(path, "checkpoint"));
     const std::string& b = *bytes;
-    size_t offset = 0;
-    if (b.size() >= 4 && b.compare(0, 4, "PK\x03\x04") == 0) {
-        offset = 0;  // an older hepgnn's checkpoint: no header (Note [Checkpoint file])
-    } else {
-        HEPGNN_CHECK(b.size() >= sizeof kMagic && std::memcmp(b.data(), kMagic, sizeof kMagic) == 0,
-                     "'{}' is not a hepgnn checkpoint (it does not start with the checkpoint "
-                     "header; another kind of file?)",
-                     path.string());
-        HEPGNN_CHECK(b.size() >= kHeaderBytes,
-                     "checkpoint '{}' is truncated ({} bytes, less than its header); use an "
-                     "earlier checkpoint such as best.ckpt, or train again",
-                     path.string(), b.size());
-        const auto version = get_le<uint32_t>(b, 8);
-        HEPGNN_CHECK(version == kContainerVersion,
-                     "checkpoint '{}' has container version {}, this hepgnn reads {} (written "
-                     "by a newer hepgnn, or the header is damaged)",
-                     path.string(), version, kContainerVersion);
-        const auto stored_crc = get_le<uint32_t>(b, 12);
-        const auto size = get_le<uint64_t>(b, 16);
-        HEPGNN_CHECK(size == b.size() - kHeaderBytes,
-                     "checkpoint '{}' is {} ({} archive bytes where its header says {}); use an "
-                     "earlier checkpoint such as best.ckpt, or train again",
-                     path.string(), size > b.size() - kHeaderBytes ? "truncated" : "damaged",
-                     b.size() - kHeaderBytes, size);
-        const uint32_t crc = crc32(std::string_view(b).substr(kHeaderBytes));
-        HEPGNN_CHECK(crc == stored_crc,
-                     "checkpoint '{}' is corrupt (CRC-32 {:08x}, its header says {:08x}); use an "
-                     "earlier checkpoint such as best.ckpt, or train again",
-                     path.string(), crc, stored_crc);
-        offset = kHeaderBytes;
-    }
+    HEPGNN_CHECK(b.size() < 4 || b.compare(0, 4, "PK\x03\x04") != 0,
+                 "'{}' is a checkpoint of a hepgnn before checksums (a bare torch archive); "
+                 "this hepgnn reads only checked checkpoints: train again",
+                 path.string());
+    HEPGNN_CHECK(b.size() >= sizeof kMagic && std::memcmp(b.data(), kMagic, sizeof kMagic) == 0,
+                 "'{}' is not a hepgnn checkpoint (it does not start with the checkpoint "
+                 "header; another kind of file?)",
+                 path.string());
+    HEPGNN_CHECK(b.size() >= kHeaderBytes,
+                 "checkpoint '{}' is truncated ({} bytes, less than its header); use an "
+                 "earlier checkpoint such as best.ckpt, or train again",
+                 path.string(), b.size());
+    const auto version = get_le<uint32_t>(b, 8);
+    HEPGNN_CHECK(version == kContainerVersion,
+                 "checkpoint '{}' has container version {}, this hepgnn reads {} (written "
+                 "by a newer hepgnn, or the header is damaged)",
+                 path.string(), version, kContainerVersion);
+    const auto stored_crc = get_le<uint32_t>(b, 12);
+    const auto size = get_le<uint64_t>(b, 16);
+    HEPGNN_CHECK(size == b.size() - kHeaderBytes,
+                 "checkpoint '{}' is {} ({} archive bytes where its header says {}); use an "
+                 "earlier checkpoint such as best.ckpt, or train again",
+                 path.string(), size > b.size() - kHeaderBytes ? "truncated" : "damaged",
+                 b.size() - kHeaderBytes, size);
+    const uint32_t crc = crc32(std::string_view(b).substr(kHeaderBytes));
+    HEPGNN_CHECK(crc == stored_crc,
+                 "checkpoint '{}' is corrupt (CRC-32 {:08x}, its header says {:08x}); use an "
+                 "earlier checkpoint such as best.ckpt, or train again",
+                 path.string(), crc, stored_crc);
+    const size_t offset = kHeaderBytes;
     OpenArchive open{bytes, {}};
     try {
         open.archive.load_from(b.data() + offset, b.size() - offset);
@@ -132,24 +132,25 @@ CheckpointState parse_state(torch::serialize::InputArchive& archive,
     HEPGNN_CHECK(j.is_object() && j.value("format", "") == kFormat,
                  "'{}' is not a hepgnn checkpoint", path.string());
     CheckpointState s;
+    const std::string where = fmt::format("checkpoint '{}'", path.string());
     try {
         HEPGNN_CHECK(j.value("version", 0) == kVersion,
                      "'{}': checkpoint version {} is not supported (this hepgnn reads {})",
                      path.string(), j.value("version", 0), kVersion);
-        s.epoch = j.at("epoch").get<int64_t>();
-        s.step = j.at("step").get<int64_t>();
+        s.epoch = json_integer<int64_t>(j.at("epoch"), where);
+        s.step = json_integer<int64_t>(j.at("step"), where);
         s.has_best = j.at("has_best").get<bool>();
         s.best_valid_loss = j.at("best_valid_loss").get<double>();
         s.loss_scale = j.value("loss_scale", 1.0);
         if (j.contains("in_epoch")) {
             const auto& p = j.at("in_epoch");
-            s.in_epoch.steps_done = p.at("steps_done").get<int64_t>();
+            s.in_epoch.steps_done = json_integer<int64_t>(p.at("steps_done"), where);
             s.in_epoch.loss_sum = p.at("loss_sum").get<double>();
-            s.in_epoch.edges = p.at("edges").get<int64_t>();
-            s.in_epoch.graphs = p.at("graphs").get<int64_t>();
+            s.in_epoch.edges = json_integer<int64_t>(p.at("edges"), where);
+            s.in_epoch.graphs = json_integer<int64_t>(p.at("graphs"), where);
             s.in_epoch.window_loss_sum = p.at("window_loss_sum").get<double>();
-            s.in_epoch.window_edges = p.at("window_edges").get<int64_t>();
-            s.in_epoch.window_graphs = p.at("window_graphs").get<int64_t>();
+            s.in_epoch.window_edges = json_integer<int64_t>(p.at("window_edges"), where);
+            s.in_epoch.window_graphs = json_integer<int64_t>(p.at("window_graphs"), where);
             s.in_epoch.imbalance_sum = p.at("imbalance_sum").get<double>();
         }
     } catch (const nlohmann::json::exception& e) {
@@ -176,10 +177,10 @@ models::ModelConfig model_config_from_json(const std::string& text, const std::s
     try {
         const auto j = nlohmann::json::parse(text);
         c.name = j.at("name").get<std::string>();
-        c.input_dim = j.at("input_dim").get<int64_t>();
-        c.hidden_dim = j.at("hidden_dim").get<int64_t>();
-        c.n_graph_iters = j.at("n_graph_iters").get<int64_t>();
-        c.n_mlp_layers = j.at("n_mlp_layers").get<int64_t>();
+        c.input_dim = json_integer<int64_t>(j.at("input_dim"), where);
+        c.hidden_dim = json_integer<int64_t>(j.at("hidden_dim"), where);
+        c.n_graph_iters = json_integer<int64_t>(j.at("n_graph_iters"), where);
+        c.n_mlp_layers = json_integer<int64_t>(j.at("n_mlp_layers"), where);
         c.aggregation = j.at("aggregation").get<std::string>();
         c.activation = j.at("activation").get<std::string>();
         c.layer_norm = j.at("layer_norm").get<bool>();

@@ -747,8 +747,13 @@ TEST(EventSimulator, WholeParticleTableIsUsedAsIs) {
         ASSERT_TRUE(particles_equal(event.particles[i], expected)) << "row " << i;
         total_hits += event.particles[i].nhits;
     }
-    // The real event has 103,305 particle hits with the real detector.
-    EXPECT_NEAR(static_cast<double>(total_hits), 103305, 0.25 * 103305);
+    // The real event has 103,305 particle hits with the real detector. The toy
+    // detector (TrackML's layer radii and z extents, no real module shapes, one
+    // overlap fraction for double hits) gives 112,424 (+8.8%, measured with
+    // `hepgnn simulate --particles 0 --particles-csv` on this table). The 12%
+    // band holds that with room for a change of the random stream; from
+    // 112,424 it is left by losing a fifth of the hits or gaining 3%.
+    EXPECT_NEAR(static_cast<double>(total_hits), 103305, 0.12 * 103305);
     std::vector<double> vz;
     for (const Particle* p : trackml_primaries_at_vertex(event.particles)) vz.push_back(p->vz);
     EXPECT_NEAR(moments(vz).sigma, 5.87, 0.01) << "the table's vertices, not beam_sigma_z";
