@@ -58,6 +58,11 @@ ConfigSchema training_schema() {
     s.real("distributed.bucket_mb", 25.0, 0.001, 4096.0, "gradient bucket size (MB)");
     s.integer("distributed.check_every", 100, 0, {},
               "steps between cross-rank parameter checksums (0: off)");
+    s.real("distributed.timeout_s", 300.0, 1.0, 86400.0,
+           "s; a collective still waiting this long ends the job, naming the ranks that never "
+           "arrived (a stopped or hung rank, a lost node)");
+    s.real("distributed.stall_warning_s", 60.0, 0.1, 86400.0,
+           "s; a collective still waiting this long prints which ranks have not arrived");
     s.text("store.codec", "lz4", {"lz4", "zstd", "blosclz", "none"},
            "in-memory compression of each rank's graphs");
     s.integer("store.level", 5, 0, 9, "compression level");
@@ -120,6 +125,11 @@ trainer::TrainerConfig trainer_config(const Config& c) {
     t.backend = c.get_string("distributed.backend");
     t.reducer.bucket_mb = c.get_float("distributed.bucket_mb");
     t.check_every_steps = c.get_int("distributed.check_every");
+    t.deadlines.timeout_s = c.get_float("distributed.timeout_s");
+    t.deadlines.stall_warning_s = c.get_float("distributed.stall_warning_s");
+    // The reducer's own wait outlasts the collectives' deadline, which ends
+    // the job first (Note [Collective deadlines]).
+    t.reducer.timeout_s = t.deadlines.timeout_s + 60.0;
     t.store.codec = c.get_string("store.codec");
     t.store.level = static_cast<int>(c.get_int("store.level"));
     t.store.feature_shuffle = c.get_string("store.feature_shuffle");

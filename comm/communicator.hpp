@@ -42,9 +42,21 @@ constexpr DataType data_type_of<uint8_t>() {
     return DataType::kUInt8;
 }
 
+/// Note [Collective deadlines]: how long a collective may wait for the other
+/// ranks. A rank that stops (SIGSTOP, a stuck file system, a cut link) would
+/// otherwise hold every other rank inside the collective forever.
+struct Deadlines {
+    double timeout_s = 300;       // then every rank that sees it ends the job, naming the absent
+    double stall_warning_s = 60;  // then a stall report names the ranks not yet arrived
+};
+
 class Communicator {
 public:
     virtual ~Communicator() = default;
+
+    /// Applies to every later collective. Back-ends whose collectives cannot
+    /// hang (the local one) ignore it.
+    virtual void set_deadlines(const Deadlines& deadlines) { (void)deadlines; }
 
     virtual int rank() const = 0;
     virtual int size() const = 0;

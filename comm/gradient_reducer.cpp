@@ -59,12 +59,20 @@ GradientReducer::GradientReducer(Communicator& comm, std::vector<int64_t> numels
 }
 
 GradientReducer::~GradientReducer() {
+    bool stuck = false;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         stop_ = true;
+        stuck = in_collective_;
     }
     cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    // A thread still inside a collective (finish() timed out) may never come
+    // back: joining it would hang the process. It is left to the process's
+    // end; the communicator's deadline ends the job (Note [Collective deadlines]).
+    if (stuck)
+        thread_.detach();
+    else if (thread_.joinable())
+        thread_.join();
 }
 
 void GradientReducer::attach_buffers(std::vector<float*> buffers) {
@@ -138,6 +146,7 @@ void GradientReducer::run() {
         const int b = next_launch_++;
         float* data = buffers_[b];
         const auto n = static_cast<size_t>(plan_.bucket_numel[b]);
+        in_collective_ = true;
         lock.unlock();
         std::string error;
         try {
@@ -146,6 +155,7 @@ void GradientReducer::run() {
             error = e.what();
         }
         lock.lock();
+        in_collective_ = false;
         if (!error.empty()) error_ = error;
         reduced_ += 1;
         cv_.notify_all();

@@ -50,7 +50,9 @@ public:
     struct Config {
         double bucket_mb = 25.0;       // bucket size (MB of float32)
         double first_bucket_mb = 1.0;  // the first bucket, small so communication starts early
-        double timeout_s = 600.0;      // longest wait for a step's buckets before giving up
+        // Longest wait for a step's buckets before giving up; longer than the
+        // communicator's deadline, which ends the job first (Note [Collective deadlines]).
+        double timeout_s = 360.0;
     };
 
     /// Checks that every rank has the same parameter count and sizes (an
@@ -95,7 +97,8 @@ private:
     int reduced_ = 0;              // buckets reduced this step
     bool active_ = false;          // a step is in progress
     bool stop_ = false;
-    std::string error_;  // from the communication thread
+    bool in_collective_ = false;  // the thread is inside comm_.allreduce
+    std::string error_;           // from the communication thread
     double wait_seconds_ = 0;
     std::thread thread_;
 };

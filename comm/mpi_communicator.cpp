@@ -2,7 +2,14 @@
 
 #include <mpi.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -51,30 +58,67 @@ void check_mpi(int code, const char* what) {
 // MPI counts are int; split large buffers so multi-GB reductions work.
 constexpr size_t kMaxChunk = size_t{1} << 30;
 
+// Note [Collective deadlines] (the MPI side). Every collective is issued
+// non-blocking and waited for by polling, so a wait can end. To name the
+// ranks that never arrived, each rank tells rank 0 (the coordinator, as in
+// Horovod's stall inspector) the number of every collective it enters, with
+// a small eager send on a communicator of its own: that send completes
+// without the receiver, so a stopped rank 0 blocks nobody. Rank 0 keeps the
+// latest number per rank; at the stall warning it prints and sends the list
+// of absent ranks to every rank, so that at the deadline each surviving rank
+// ends the job with one line naming them. Ending means MPI_Abort: a thread
+// stuck in a collective is never joined, and the launcher (mpirun, srun)
+// kills the stopped rank too.
+constexpr int kTagArrival = 1;
+constexpr int kTagAbsent = 2;
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
 class MpiCommunicator final : public Communicator {
 public:
     MpiCommunicator() {
         check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "Comm_dup");
+        check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &beacon_), "Comm_dup");
         MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+        MPI_Comm_set_errhandler(beacon_, MPI_ERRORS_RETURN);
         MPI_Comm_rank(comm_, &rank_);
         MPI_Comm_size(comm_, &size_);
+        if (rank_ == 0) {
+            arrived_.assign(static_cast<size_t>(size_), 0);
+            if (size_ > 1) post_arrival_recv();
+        }
     }
     ~MpiCommunicator() override {
         int finalized = 0;
         MPI_Finalized(&finalized);
-        if (!finalized) MPI_Comm_free(&comm_);
+        if (finalized) return;
+        for (auto& s : sends_) MPI_Request_free(&s.request);
+        if (arrival_recv_ != MPI_REQUEST_NULL) {
+            MPI_Cancel(&arrival_recv_);
+            MPI_Request_free(&arrival_recv_);
+        }
+        MPI_Comm_free(&beacon_);
+        MPI_Comm_free(&comm_);
     }
     int rank() const override { return rank_; }
     int size() const override { return size_; }
     std::string backend() const override { return "mpi"; }
+    void set_deadlines(const Deadlines& deadlines) override { deadlines_ = deadlines; }
 
     void allreduce(void* data, size_t count, DataType type, ReduceOp op) override {
         auto* bytes = static_cast<char*>(data);
         for (size_t done = 0; done < count;) {
             const size_t n = std::min(kMaxChunk, count - done);
-            check_mpi(MPI_Allreduce(MPI_IN_PLACE, bytes + done * element_size(type),
-                                    static_cast<int>(n), to_mpi(type), to_mpi(op), comm_),
+            MPI_Request req = MPI_REQUEST_NULL;
+            enter();
+            check_mpi(MPI_Iallreduce(MPI_IN_PLACE, bytes + done * element_size(type),
+                                     static_cast<int>(n), to_mpi(type), to_mpi(op), comm_, &req),
                       "Allreduce");
+            wait(req, "Allreduce");
             done += n;
         }
     }
@@ -82,24 +126,188 @@ public:
         auto* bytes = static_cast<char*>(data);
         for (size_t done = 0; done < count;) {
             const size_t n = std::min(kMaxChunk, count - done);
-            check_mpi(MPI_Bcast(bytes + done * element_size(type), static_cast<int>(n),
-                                to_mpi(type), root, comm_),
+            MPI_Request req = MPI_REQUEST_NULL;
+            enter();
+            check_mpi(MPI_Ibcast(bytes + done * element_size(type), static_cast<int>(n),
+                                 to_mpi(type), root, comm_, &req),
                       "Bcast");
+            wait(req, "Bcast");
             done += n;
         }
     }
     void allgather(const void* send, void* recv, size_t count, DataType type) override {
         HEPGNN_INTERNAL_CHECK(count < kMaxChunk, "allgather of {} elements", count);
-        check_mpi(MPI_Allgather(send, static_cast<int>(count), to_mpi(type), recv,
-                                static_cast<int>(count), to_mpi(type), comm_),
+        MPI_Request req = MPI_REQUEST_NULL;
+        enter();
+        check_mpi(MPI_Iallgather(send, static_cast<int>(count), to_mpi(type), recv,
+                                 static_cast<int>(count), to_mpi(type), comm_, &req),
                   "Allgather");
+        wait(req, "Allgather");
     }
-    void barrier() override { check_mpi(MPI_Barrier(comm_), "Barrier"); }
+    void barrier() override {
+        MPI_Request req = MPI_REQUEST_NULL;
+        enter();
+        check_mpi(MPI_Ibarrier(comm_, &req), "Barrier");
+        wait(req, "Barrier");
+    }
 
 private:
+    struct PendingSend {
+        uint64_t value;
+        MPI_Request request;
+    };
+
+    /// A new collective: count it, and report it to the coordinator.
+    void enter() {
+        ++seq_;
+        if (size_ == 1) return;
+        if (rank_ == 0) {
+            arrived_[0] = seq_;
+            drain_arrivals();
+            return;
+        }
+        // Completed sends are dropped; the list stays short unless rank 0 stops.
+        while (!sends_.empty()) {
+            int done = 0;
+            MPI_Test(&sends_.front().request, &done, MPI_STATUS_IGNORE);
+            if (!done) break;
+            sends_.pop_front();
+        }
+        sends_.push_back({seq_, MPI_REQUEST_NULL});
+        MPI_Isend(&sends_.back().value, 1, MPI_UINT64_T, 0, kTagArrival, beacon_,
+                  &sends_.back().request);
+    }
+
+    void post_arrival_recv() {
+        MPI_Irecv(&arrival_buf_, 1, MPI_UINT64_T, MPI_ANY_SOURCE, kTagArrival, beacon_,
+                  &arrival_recv_);
+    }
+
+    /// Rank 0: records every arrival report received so far.
+    void drain_arrivals() {
+        while (arrival_recv_ != MPI_REQUEST_NULL) {
+            int done = 0;
+            MPI_Status status;
+            MPI_Test(&arrival_recv_, &done, &status);
+            if (!done) return;
+            auto& seen = arrived_[static_cast<size_t>(status.MPI_SOURCE)];
+            seen = std::max(seen, arrival_buf_);
+            post_arrival_recv();
+        }
+    }
+
+    /// Rank 0: the ranks that have not entered collective `seq_`.
+    std::string absent_ranks() const {
+        std::string out;
+        for (int r = 0; r < size_; ++r) {
+            const uint64_t seen = arrived_[static_cast<size_t>(r)];
+            if (seen >= seq_) continue;
+            out += fmt::format("{}{} (last in collective #{})", out.empty() ? "" : ", ", r, seen);
+        }
+        return out;
+    }
+
+    /// Other ranks: takes rank 0's list of absent ranks, if it has sent one.
+    void receive_absent_list() {
+        int flag = 0;
+        MPI_Status status;
+        MPI_Iprobe(0, kTagAbsent, beacon_, &flag, &status);
+        if (!flag) return;
+        int n = 0;
+        MPI_Get_count(&status, MPI_CHAR, &n);
+        std::string text(static_cast<size_t>(std::max(n, 0)), '\0');
+        MPI_Recv(text.data(), n, MPI_CHAR, 0, kTagAbsent, beacon_, MPI_STATUS_IGNORE);
+        absent_from_coordinator_ = text;
+    }
+
+    void stall_report(const char* what, double waited) {
+        if (rank_ == 0) {
+            const std::string absent = absent_ranks();
+            std::fprintf(stderr,
+                         "hepgnn: warning: rank 0: collective #%llu (%s) has waited %.1f s for "
+                         "rank(s) %s (distributed.stall_warning_s; the job ends at "
+                         "distributed.timeout_s = %.0f s)\n",
+                         static_cast<unsigned long long>(seq_), what, waited, absent.c_str(),
+                         deadlines_.timeout_s);
+            // Best effort: every rank learns the list now, before any deadline.
+            for (int r = 1; r < size_; ++r) {
+                MPI_Request req = MPI_REQUEST_NULL;
+                MPI_Isend(absent.data(), static_cast<int>(absent.size()), MPI_CHAR, r, kTagAbsent,
+                          beacon_, &req);
+                MPI_Request_free(&req);
+            }
+            absent_sent_ = absent;  // keeps the buffer alive for the sends
+        } else {
+            std::fprintf(stderr,
+                         "hepgnn: warning: rank %d: collective #%llu (%s) has waited %.1f s for "
+                         "other ranks (rank 0 names them)\n",
+                         rank_, static_cast<unsigned long long>(seq_), what, waited);
+        }
+        std::fflush(stderr);
+    }
+
+    [[noreturn]] void end_job(const char* what) {
+        std::string absent = rank_ == 0 ? absent_ranks() : absent_from_coordinator_;
+        if (absent.empty())
+            absent = rank_ == 0 ? "none reported absent (a network fault?)"
+                                : "unknown: rank 0 has not named them, so it may be the one";
+        std::fprintf(stderr,
+                     "hepgnn: error: rank %d: collective #%llu (%s) did not complete within "
+                     "distributed.timeout_s = %.0f s; absent rank(s): %s; ending the job (a "
+                     "stopped or hung rank, or a lost node)\n",
+                     rank_, static_cast<unsigned long long>(seq_), what, deadlines_.timeout_s,
+                     absent.c_str());
+        std::fflush(stderr);
+        // Let the other surviving ranks, whose deadlines fall within moments of
+        // this one, print their line before the launcher kills the job.
+        std::this_thread::sleep_for(std::chrono::seconds(3));
+        MpiRuntime::abort(3);
+    }
+
+    /// Polls `req` to completion, with the stall report and the deadline.
+    void wait(MPI_Request& req, const char* what) {
+        const auto start = Clock::now();
+        bool warned = false;
+        auto pause = std::chrono::microseconds(20);
+        while (true) {
+            int done = 0;
+            check_mpi(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
+            if (done) return;
+            if (size_ > 1) {
+                if (rank_ == 0)
+                    drain_arrivals();
+                else
+                    receive_absent_list();
+            }
+            const double waited = seconds_since(start);
+            if (!warned && waited >= deadlines_.stall_warning_s) {
+                warned = true;
+                stall_report(what, waited);
+            }
+            if (waited >= deadlines_.timeout_s) end_job(what);
+            // Spin for the first 200 us (small collectives complete within
+            // microseconds: the alpha that bench measures), then nap, up to 1 ms
+            // at a time, so a waiting thread leaves the cores to compute.
+            if (waited < 200e-6) continue;
+            std::this_thread::sleep_for(pause);
+            pause = std::min(pause * 2, std::chrono::microseconds(1000));
+        }
+    }
+
     MPI_Comm comm_ = MPI_COMM_NULL;
+    MPI_Comm beacon_ = MPI_COMM_NULL;  // arrival reports and absent lists
     int rank_ = 0;
     int size_ = 1;
+    Deadlines deadlines_;
+    uint64_t seq_ = 0;  // collectives entered, the same count on every rank
+    std::deque<PendingSend> sends_;
+    // Rank 0 only:
+    std::vector<uint64_t> arrived_;  // latest collective each rank reported entering
+    uint64_t arrival_buf_ = 0;
+    MPI_Request arrival_recv_ = MPI_REQUEST_NULL;
+    std::string absent_sent_;
+    // Other ranks:
+    std::string absent_from_coordinator_;
 };
 
 }  // namespace

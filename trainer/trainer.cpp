@@ -59,6 +59,7 @@ void broadcast_parameters(models::GnnModel& model, comm::Communicator& comm) {
 
 TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     const bool root = comm.rank() == 0;
+    comm.set_deadlines(cfg.deadlines);
     Stopwatch total_clock;
     if (cfg.threads > 0) torch::set_num_threads(cfg.threads);
     torch::manual_seed(cfg.seed);

@@ -44,6 +44,7 @@ struct TrainerConfig {
     std::string backend = "auto";           // auto | mpi | nccl
     int local_rank = 0;                     // picks the GPU on a node
     comm::GradientReducer::Config reducer;  // gradient buckets (multi-rank runs)
+    comm::Deadlines deadlines;              // of every collective (Note [Collective deadlines])
     data::CompressedGraphStore::Config store;  // in-memory compression of the training shard
     int64_t check_every_steps = 100;           // cross-rank parameter checksum interval (0: off)
 };

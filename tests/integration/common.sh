@@ -25,6 +25,40 @@ expect_error() {
     [[ $lines -eq 1 ]] || { cat "$err" >&2; fail "expected one error line, got $lines: $*"; }
 }
 
+# rank_pid RANK PATTERN: the pid of MPI rank RANK among processes whose
+# command line matches PATTERN (empty when there is none).
+rank_pid() {
+    local pid
+    for pid in $(pgrep -f "$2" || true); do
+        [[ -r /proc/$pid/environ ]] || continue
+        tr '\0' '\n' <"/proc/$pid/environ" | grep -qx "OMPI_COMM_WORLD_RANK=$1" && { echo "$pid"; return; }
+    done
+}
+
+# start_watchdog SECONDS PID...: kills the PIDs after SECONDS, so that a test
+# never hangs; stop_watchdog ends it (and its sleep, which would otherwise
+# hold the test's output open).
+start_watchdog() {
+    local seconds="$1"; shift
+    ( sleep "$seconds"; kill -9 "$@" ) >/dev/null 2>&1 &
+    WATCHDOG=$!
+}
+stop_watchdog() {
+    pkill -P "$WATCHDOG" 2>/dev/null || true
+    kill "$WATCHDOG" 2>/dev/null || true
+}
+
+# wait_for_line PATTERN FILE SECONDS: waits until FILE has a line matching PATTERN.
+wait_for_line() {
+    local deadline=$((SECONDS + $3))
+    while ((SECONDS < deadline)); do
+        grep -q "$1" "$2" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    cat "$2" >&2
+    fail "no line '$1' in $2 after $3 s"
+}
+
 # small_graphs OUT.h5 SEED [EVENTS]: a few small simulated events (pT > 1 GeV
 # graphs) for tests that need training data, not quality.
 small_graphs() {

@@ -13,25 +13,15 @@ training: {epochs: 100000, threads: 1, batch_edges: 300}
 YAML
 mpi 2 "$HEPGNN" train --config "$WORK/cfg.yaml" >"$WORK/log.txt" 2>&1 &
 launcher=$!
-for _ in $(seq 1200); do
-    grep -q "^epoch 2/" "$WORK/log.txt" && break
-    sleep 0.05
-done
-grep -q "^epoch 2/" "$WORK/log.txt" || { cat "$WORK/log.txt"; fail "training did not start"; }
-victim=""
-for pid in $(pgrep -f "output_dir|$WORK/cfg.yaml" || true); do
-    [[ -r /proc/$pid/environ ]] || continue
-    tr '\0' '\n' <"/proc/$pid/environ" | grep -qx OMPI_COMM_WORLD_RANK=1 && victim=$pid
-done
+wait_for_line "^epoch 2/" "$WORK/log.txt" 60
+victim=$(rank_pid 1 "$WORK/cfg.yaml")
 [[ -n "$victim" ]] || fail "could not find rank 1"
 kill -9 "$victim"
 start=$SECONDS
 rc=0
-# A watchdog of our own: the test itself must never hang.
-( sleep 90; kill -9 "$launcher" 2>/dev/null ) &
-watchdog=$!
+start_watchdog 90 "$launcher"
 wait "$launcher" || rc=$?
-kill "$watchdog" 2>/dev/null || true
+stop_watchdog
 elapsed=$((SECONDS - start))
 [[ $rc -ne 0 ]] || fail "the job exited 0 after losing a rank"
 [[ $elapsed -le 60 ]] || fail "the job took ${elapsed}s to end after losing a rank"
