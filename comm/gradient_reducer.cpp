@@ -30,8 +30,11 @@ BucketPlan BucketPlan::build(const std::vector<int64_t>& numels, size_t bucket_b
     return plan;
 }
 
-GradientReducer::GradientReducer(Communicator& comm, std::vector<int64_t> numels, Config config)
-    : comm_(comm), config_(config) {
+GradientReducer::GradientReducer(Communicator& comm, Communicator& device,
+                                 std::vector<int64_t> numels, Config config)
+    : device_(device), config_(config) {
+    HEPGNN_INTERNAL_CHECK(comm.size() == device.size() && comm.rank() == device.rank(),
+                          "host and device communicators of different shape");
     // Cross-rank invariant: the same parameters everywhere (STYLE §8).
     const auto counts = comm.allgather_value<int64_t>(static_cast<int64_t>(numels.size()));
     for (int r = 0; r < comm.size(); ++r) {
@@ -150,7 +153,7 @@ void GradientReducer::run() {
         lock.unlock();
         std::string error;
         try {
-            comm_.allreduce(data, n, ReduceOp::kSum);
+            device_.allreduce(data, n, ReduceOp::kSum);
         } catch (const std::exception& e) {
             error = e.what();
         }

@@ -55,9 +55,16 @@ public:
         double timeout_s = 360.0;
     };
 
-    /// Checks that every rank has the same parameter count and sizes (an
-    /// error names the first differing parameter) and starts the thread.
-    GradientReducer(Communicator& comm, std::vector<int64_t> param_numels, Config config);
+    /// Checks over `host` that every rank has the same parameter count and
+    /// sizes (an error names the first differing parameter) and starts the
+    /// thread, which reduces the buckets over `device`. Note [Host and device
+    /// collectives]: `device` only ever sees the bucket buffers, so it may be
+    /// NCCL (device memory), while the set-up's host vectors go over MPI.
+    GradientReducer(Communicator& host, Communicator& device, std::vector<int64_t> param_numels,
+                    Config config);
+    /// CPU training: one communicator for both.
+    GradientReducer(Communicator& comm, std::vector<int64_t> param_numels, Config config)
+        : GradientReducer(comm, comm, std::move(param_numels), config) {}
     ~GradientReducer();
     GradientReducer(const GradientReducer&) = delete;
     GradientReducer& operator=(const GradientReducer&) = delete;
@@ -84,7 +91,7 @@ public:
 private:
     void run();  // the communication thread
 
-    Communicator& comm_;
+    Communicator& device_;  // the bucket allreduces, nothing else
     BucketPlan plan_;
     Config config_;
     std::vector<float*> buffers_;
@@ -97,7 +104,7 @@ private:
     int reduced_ = 0;              // buckets reduced this step
     bool active_ = false;          // a step is in progress
     bool stop_ = false;
-    bool in_collective_ = false;  // the thread is inside comm_.allreduce
+    bool in_collective_ = false;  // the thread is inside device_.allreduce
     std::string error_;           // from the communication thread
     double wait_seconds_ = 0;
     std::thread thread_;

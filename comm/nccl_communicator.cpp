@@ -63,8 +63,10 @@ public:
         bootstrap.broadcast(reinterpret_cast<uint8_t*>(&id), sizeof(id), 0);
         HEPGNN_NCCL_CHECK(ncclCommInitRank(&comm_, size_, id, rank_));
         HEPGNN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+        HEPGNN_CUDA_CHECK(cudaEventCreateWithFlags(&produced_, cudaEventDisableTiming));
     }
     ~NcclCommunicator() override {
+        if (produced_) cudaEventDestroy(produced_);
         if (stream_) cudaStreamDestroy(stream_);
         if (comm_) ncclCommDestroy(comm_);
     }
@@ -73,15 +75,18 @@ public:
     std::string backend() const override { return "nccl"; }
 
     void allreduce(void* data, size_t count, DataType type, ReduceOp op) override {
+        after_producer();
         HEPGNN_NCCL_CHECK(
             ncclAllReduce(data, data, count, to_nccl(type), to_nccl(op), comm_, stream_));
         sync();
     }
     void broadcast(void* data, size_t count, DataType type, int root) override {
+        after_producer();
         HEPGNN_NCCL_CHECK(ncclBroadcast(data, data, count, to_nccl(type), root, comm_, stream_));
         sync();
     }
     void allgather(const void* send, void* recv, size_t count, DataType type) override {
+        after_producer();
         HEPGNN_NCCL_CHECK(ncclAllGather(send, recv, count, to_nccl(type), comm_, stream_));
         sync();
     }
@@ -94,10 +99,21 @@ public:
     }
 
 private:
+    // The buffer was written by a copy on torch's stream (the gradient into
+    // its bucket, in an autograd hook); NCCL runs on stream_, which does not
+    // wait for other streams (cudaStreamNonBlocking). An event recorded on
+    // torch's stream and waited for by stream_ orders the copy first without
+    // blocking the host. hepgnn never sets a current stream, so torch's is its
+    // default stream of the device, the legacy default stream.
+    void after_producer() {
+        HEPGNN_CUDA_CHECK(cudaEventRecord(produced_, cudaStreamLegacy));
+        HEPGNN_CUDA_CHECK(cudaStreamWaitEvent(stream_, produced_, 0));
+    }
     void sync() { HEPGNN_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
     int rank_, size_;
     ncclComm_t comm_ = nullptr;
     cudaStream_t stream_ = nullptr;
+    cudaEvent_t produced_ = nullptr;
 };
 
 }  // namespace

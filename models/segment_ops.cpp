@@ -347,9 +347,14 @@ void check_rows(const Tensor& t, const char* op, const char* what, int64_t rows,
                  rows_name, c10::str(t.sizes()));
     HEPGNN_CHECK(t.size(0) == rows, "{}: {} has {} rows but the graph has {} {}", op, what,
                  t.size(0), rows, rows_name);
-    HEPGNN_CHECK(t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kDouble,
-                 "{}: {} must be float32 or float64, got {}", op, what,
-                 c10::toString(t.scalar_type()));
+    // Off the CPU the ops run torch's own kernels (fallback::), which take the
+    // half and bfloat16 inputs CUDA autocast gives them; the CPU kernels are
+    // float32/float64 only.
+    const auto type = t.scalar_type();
+    const bool full = type == torch::kFloat || type == torch::kDouble;
+    const bool low = type == torch::kHalf || type == torch::kBFloat16;
+    HEPGNN_CHECK(full || (low && !t.is_cpu()), "{}: {} must be float32 or float64{}, got {}", op,
+                 what, t.is_cpu() ? "" : " (or float16/bfloat16 off the CPU)", c10::toString(type));
 }
 
 void check_index(const SegmentIndex& index, const Tensor& t, const char* op) {

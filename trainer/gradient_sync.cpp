@@ -4,12 +4,12 @@
 
 namespace hepgnn::trainer {
 
-GradientSync::GradientSync(comm::Communicator& comm, std::vector<torch::Tensor> params,
-                           comm::GradientReducer::Config config)
+GradientSync::GradientSync(comm::Communicator& host, comm::Communicator& device,
+                           std::vector<torch::Tensor> params, comm::GradientReducer::Config config)
     : params_(std::move(params)) {
     std::vector<int64_t> numels;
     for (const auto& p : params_) numels.push_back(p.numel());
-    reducer_ = std::make_unique<comm::GradientReducer>(comm, numels, config);
+    reducer_ = std::make_unique<comm::GradientReducer>(host, device, numels, config);
     const auto& plan = reducer_->plan();
     const auto options = params_.empty() ? torch::TensorOptions(torch::kFloat32)
                                          : params_[0].options().requires_grad(false);

@@ -15,8 +15,10 @@ namespace hepgnn::trainer {
 
 class GradientSync {
 public:
-    GradientSync(comm::Communicator& comm, std::vector<torch::Tensor> params,
-                 comm::GradientReducer::Config config);
+    /// `host` carries the set-up's checks, `device` the bucket allreduces
+    /// (the same communicator on CPUs; MPI and NCCL on GPUs).
+    GradientSync(comm::Communicator& host, comm::Communicator& device,
+                 std::vector<torch::Tensor> params, comm::GradientReducer::Config config);
     /// Call before backward.
     void begin_step();
     /// Call after backward: waits for every bucket and writes the summed
@@ -24,6 +26,8 @@ public:
     void finish();
     double wait_seconds() const { return reducer_->wait_seconds(); }
     size_t num_buckets() const { return buckets_.size(); }
+    /// The bucket tensors: the only memory the device communicator is given.
+    const std::vector<torch::Tensor>& buckets() const { return buckets_; }
 
 private:
     std::vector<torch::Tensor> params_;

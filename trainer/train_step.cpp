@@ -20,7 +20,7 @@ TrainStep::TrainStep(models::GnnModel& model, torch::optim::Optimizer& optimizer
       scaler_(config.precision == Precision::float16) {
     pos_weight_ = torch::full({1}, config_.pos_weight, torch::TensorOptions(device_));
     if (comm.size() > 1)
-        sync_ = std::make_unique<GradientSync>(gradient_comm ? *gradient_comm : comm, params_,
+        sync_ = std::make_unique<GradientSync>(comm, gradient_comm ? *gradient_comm : comm, params_,
                                                config_.reducer);
 }
 

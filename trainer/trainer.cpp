@@ -47,12 +47,24 @@ void check_parameters_agree(models::GnnModel& model, comm::Communicator& comm, i
                  step, hi[1] - lo[1]);
 }
 
+// Over `comm`, which is MPI (host memory; Note [Host and device collectives]
+// in comm/gradient_reducer.hpp): a tensor on a GPU goes through a host copy.
+void broadcast_tensor(torch::Tensor& t, comm::Communicator& comm) {
+    if (t.is_cpu()) {
+        comm.broadcast(t.data_ptr<float>(), t.numel(), 0);
+        return;
+    }
+    auto host = t.to(torch::kCPU).contiguous();
+    comm.broadcast(host.data_ptr<float>(), host.numel(), 0);
+    t.copy_(host);
+}
+
 void broadcast_parameters(models::GnnModel& model, comm::Communicator& comm) {
     if (comm.size() == 1) return;
     torch::NoGradGuard no_grad;
-    for (auto& p : model.parameters()) comm.broadcast(p.data_ptr<float>(), p.numel(), 0);
+    for (auto& p : model.parameters()) broadcast_tensor(p, comm);
     for (auto& b : model.buffers())
-        if (b.scalar_type() == torch::kFloat32) comm.broadcast(b.data_ptr<float>(), b.numel(), 0);
+        if (b.scalar_type() == torch::kFloat32) broadcast_tensor(b, comm);
 }
 
 }  // namespace
