@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/atomic_file.hpp"
@@ -152,12 +153,25 @@ CheckpointState parse_state(torch::serialize::InputArchive& archive,
             s.in_epoch.window_edges = json_integer<int64_t>(p.at("window_edges"), where);
             s.in_epoch.window_graphs = json_integer<int64_t>(p.at("window_graphs"), where);
             s.in_epoch.imbalance_sum = p.at("imbalance_sum").get<double>();
+            if (p.contains("world_size")) {
+                s.in_epoch.world_size = json_integer<int64_t>(p.at("world_size"), where);
+                s.in_epoch.replanned = p.at("replanned").get<bool>();
+                for (const auto& g : p.at("done_graphs"))
+                    s.in_epoch.done_graphs.push_back(json_integer<int64_t>(g, where));
+            }
         }
     } catch (const nlohmann::json::exception& e) {
         HEPGNN_FAIL("'{}': corrupt checkpoint metadata: {}", path.string(), e.what());
     }
-    HEPGNN_CHECK(s.epoch >= 0 && s.step >= 0 && s.in_epoch.steps_done >= 0,
-                 "'{}': corrupt checkpoint metadata (negative epoch or step)", path.string());
+    HEPGNN_CHECK(
+        s.epoch >= 0 && s.step >= 0 && s.in_epoch.steps_done >= 0 && s.in_epoch.world_size >= 0,
+        "'{}': corrupt checkpoint metadata (negative epoch, step or world size)", path.string());
+    const auto& done = s.in_epoch.done_graphs;
+    HEPGNN_CHECK(std::is_sorted(done.begin(), done.end()) &&
+                     std::adjacent_find(done.begin(), done.end()) == done.end() &&
+                     (done.empty() || done.front() >= 0),
+                 "'{}': corrupt checkpoint metadata (done_graphs not sorted unique indices)",
+                 path.string());
     HEPGNN_CHECK(j.contains("model"), "'{}': corrupt checkpoint metadata (no model)",
                  path.string());
     s.model = model_config_from_json(j.at("model").dump(), path.string());
@@ -221,7 +235,10 @@ void save_checkpoint(const std::filesystem::path& path, models::GnnModel& model,
                              {"window_loss_sum", state.in_epoch.window_loss_sum},
                              {"window_edges", state.in_epoch.window_edges},
                              {"window_graphs", state.in_epoch.window_graphs},
-                             {"imbalance_sum", state.in_epoch.imbalance_sum}}},
+                             {"imbalance_sum", state.in_epoch.imbalance_sum},
+                             {"world_size", state.in_epoch.world_size},
+                             {"replanned", state.in_epoch.replanned},
+                             {"done_graphs", state.in_epoch.done_graphs}}},
                            {"model", model_json(model.config())}};
     if (!state.features.empty()) meta["features"] = nlohmann::json::parse(state.features.to_json());
     archive.write("meta", c10::IValue(meta.dump()));

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "data/feature_info.hpp"
 #include "models/gnn_model.hpp"
@@ -28,6 +29,11 @@ struct EpochProgress {
     double window_loss_sum = 0;  // the same since the last metrics.jsonl training line
     int64_t window_edges = 0, window_graphs = 0;
     double imbalance_sum = 0;
+    // Note [Elastic resume] (trainer/epoch_plan.hpp): the run's world size, whether
+    // this epoch was re-planned, and the file indices of its graphs trained so far.
+    int64_t world_size = 0;  // 0: a checkpoint from before this was kept
+    bool replanned = false;
+    std::vector<int64_t> done_graphs;  // sorted
 };
 
 struct CheckpointState {

@@ -3,6 +3,9 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
 
 #include "comm/communicator.hpp"
 #include "comm/nccl_communicator.hpp"
@@ -16,6 +19,7 @@
 #include "data/prefetcher.hpp"
 #include "data/sharded_dataset.hpp"
 #include "trainer/checkpoint.hpp"
+#include "trainer/epoch_plan.hpp"
 #include "trainer/inference.hpp"
 #include "trainer/metrics_log.hpp"
 #include "trainer/train_step.hpp"
@@ -65,6 +69,33 @@ void broadcast_parameters(models::GnnModel& model, comm::Communicator& comm) {
     for (auto& p : model.parameters()) broadcast_tensor(p, comm);
     for (auto& b : model.buffers())
         if (b.scalar_type() == torch::kFloat32) broadcast_tensor(b, comm);
+}
+
+struct FileCloser {
+    void operator()(std::FILE* f) const {
+        if (f) std::fclose(f);
+    }
+};
+using TraceFile = std::unique_ptr<std::FILE, FileCloser>;
+
+// HEPGNN_TRACE_STEPS=DIR: each rank appends "epoch step graph" lines, one per
+// graph it trains, to DIR/rank<R>.txt (how the tests check Note [Elastic resume]).
+TraceFile open_step_trace(int rank) {
+    const char* dir = std::getenv("HEPGNN_TRACE_STEPS");
+    if (!dir || !*dir) return nullptr;
+    std::filesystem::create_directories(dir);
+    const auto path = std::filesystem::path(dir) / fmt::format("rank{}.txt", rank);
+    TraceFile f(std::fopen(path.c_str(), "a"));
+    HEPGNN_CHECK(f != nullptr, "HEPGNN_TRACE_STEPS: cannot open '{}'", path.string());
+    return f;
+}
+
+void trace_step(std::FILE* f, const EpochPlan& plan, int64_t step, int64_t epoch,
+                const std::vector<int64_t>& graph_ids) {
+    for (int64_t i : plan.steps[step - plan.first_step])
+        std::fprintf(f, "%lld %lld %lld\n", (long long)(epoch + 1), (long long)step,
+                     (long long)graph_ids[i]);
+    std::fflush(f);
 }
 
 }  // namespace
@@ -133,6 +164,12 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         optimizer = make_optimizer(model->parameters(), cfg.optimizer);
         if (cfg.resume == "auto" && std::filesystem::exists(last_path)) {
             state = load_checkpoint(last_path, *model, optimizer.get());
+            const auto& done = state.in_epoch.done_graphs;
+            HEPGNN_CHECK(done.empty() || done.back() < train_set.global_graphs,
+                         "checkpoint '{}' lists graph {} as trained, but '{}' has {} graphs: "
+                         "resume with the data it was trained on",
+                         last_path.string(), done.empty() ? 0 : done.back(),
+                         cfg.train_file.string(), train_set.global_graphs);
             data::check_features_match(
                 state.features, fmt::format("checkpoint '{}'", last_path.string()),
                 train_set.features, fmt::format("'{}'", cfg.train_file.string()));
@@ -205,6 +242,9 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         std::fflush(stdout);
     }
     data::Prefetcher prefetcher(store);
+    const EpochPlanInputs plan_inputs{&costs, &train_set.graph_ids, steps_per_epoch,
+                                      cfg.batch_edges, cfg.seed};
+    const auto trace = open_step_trace(comm.rank());
 
     TrainSummary summary;
     double rate_graphs_sum = 0, rate_edges_sum = 0;
@@ -216,20 +256,29 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         model->train();
         // A run resumed from a mid-epoch (preemption) checkpoint skips the
         // steps already taken: the plan depends only on (seed, epoch, rank).
+        // A different world size re-plans the rest of the epoch (Note [Elastic resume]).
         const EpochProgress start = epoch == state.epoch ? state.in_epoch : EpochProgress{};
-        auto plan = data::plan_epoch_steps(costs, steps_per_epoch, cfg.seed, epoch, comm.rank());
-        plan.erase(plan.begin(), plan.begin() + std::min<int64_t>(start.steps_done, plan.size()));
-        prefetcher.schedule(std::move(plan));
+        EpochPlan plan = plan_epoch(plan_inputs, epoch, start, comm);
+        const int64_t epoch_steps = plan.n_steps;
+        if (plan.replanned && root) {
+            std::printf(
+                "train: epoch %lld resumed on %d rank(s) from a stop on %lld: %zu graphs done, "
+                "the rest re-planned into %lld steps\n",
+                (long long)(epoch + 1), comm.size(), (long long)start.world_size,
+                start.done_graphs.size(), (long long)(epoch_steps - start.steps_done));
+            std::fflush(stdout);
+        }
+        prefetcher.schedule(plan.steps);
         double imbalance_sum = start.imbalance_sum;
         StageTimes times;
         Stopwatch epoch_clock;
         double epoch_loss_sum = start.loss_sum, window_loss_sum = start.window_loss_sum;
         int64_t epoch_edges = start.edges, epoch_graphs = start.graphs,
                 window_edges = start.window_edges, window_graphs = start.window_graphs;
-        Progress progress(fmt::format("epoch {}/{}", epoch + 1, cfg.epochs), steps_per_epoch,
+        Progress progress(fmt::format("epoch {}/{}", epoch + 1, cfg.epochs), epoch_steps,
                           Progress::config_for(stderr, root, "steps"));
         int64_t k = start.steps_done;
-        for (; k < steps_per_epoch; ++k) {
+        for (; k < epoch_steps; ++k) {
             // A stop request counts when any rank got it; all ranks then stop
             // before the same step (one tiny allreduce per step).
             stop_signal = comm.allreduce_value<int>(stop_signal_received(), comm::ReduceOp::kMax);
@@ -242,6 +291,8 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
             std::vector<const data::EventGraph*> graphs;
             for (const auto& g : step_graphs) graphs.push_back(&g);
             const auto r = step.run(graphs, schedule.at(state.step), times);
+            if (trace) trace_step(trace.get(), plan, k, epoch, train_set.graph_ids);
+            mark_step_done(plan, k);
             imbalance_sum += r.imbalance;
             state.step += 1;
             state.loss_scale = step.scaler().scale();
@@ -254,7 +305,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
             window_edges += r.edges;
             epoch_graphs += r.graphs;
             window_graphs += r.graphs;
-            if (root && ((k + 1) % cfg.log_every_steps == 0 || k + 1 == steps_per_epoch)) {
+            if (root && ((k + 1) % cfg.log_every_steps == 0 || k + 1 == epoch_steps)) {
                 log->write({{"epoch", epoch + 1},
                             {"step", state.step},
                             {"loss", window_loss_sum / std::max<int64_t>(1, window_edges)},
@@ -271,14 +322,18 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         }
         if (stop_signal != 0) {
             progress.finish("stopped");
-            state.in_epoch = {k,
-                              epoch_loss_sum,
-                              epoch_edges,
-                              epoch_graphs,
-                              window_loss_sum,
-                              window_edges,
-                              window_graphs,
-                              imbalance_sum};
+            state.in_epoch = {
+                k,
+                epoch_loss_sum,
+                epoch_edges,
+                epoch_graphs,
+                window_loss_sum,
+                window_edges,
+                window_graphs,
+                imbalance_sum,
+                comm.size(),
+                plan.replanned,
+                graphs_done(plan, train_set.graph_ids, train_set.global_graphs, comm)};
             comm.collectively([&] {
                 if (root) save_checkpoint(last_path, *model, optimizer.get(), state);
             });
@@ -287,7 +342,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
                     "train: preempted by %s at epoch %lld, step %lld of %lld; wrote %s; "
                     "run again with training.resume: auto to continue\n",
                     stop_signal_name(stop_signal), (long long)(epoch + 1), (long long)k,
-                    (long long)steps_per_epoch, last_path.string().c_str());
+                    (long long)epoch_steps, last_path.string().c_str());
                 std::fflush(stdout);
             }
             break;
@@ -303,7 +358,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
             rate_graphs_sum += graphs_per_s;
             rate_edges_sum += edges_per_s;
             rate_seconds_sum += epoch_seconds;
-            rate_imbalance_sum += imbalance_sum / steps_per_epoch;
+            rate_imbalance_sum += imbalance_sum / epoch_steps;
             for (const auto& [name, sec] : times.all()) steady_times.add(name, sec);
             ++rate_epochs;
         }
@@ -316,7 +371,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
                         {"epoch_time_s", epoch_seconds},
                         {"graphs_per_s", graphs_per_s},
                         {"edges_per_s", edges_per_s},
-                        {"step_imbalance", imbalance_sum / steps_per_epoch},
+                        {"step_imbalance", imbalance_sum / epoch_steps},
                         {"store_ratio", store_ratio},
                         {"stage_times", stage_json}});
         }
@@ -364,7 +419,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
                 "imbalance %.3f\n",
                 (long long)(epoch + 1), (long long)cfg.epochs, summary.last_train_loss,
                 graphs_per_s, edges_per_s, format_duration(epoch_seconds).c_str(),
-                valid_text.c_str(), stages.c_str(), imbalance_sum / steps_per_epoch);
+                valid_text.c_str(), stages.c_str(), imbalance_sum / epoch_steps);
             std::fflush(stdout);
         }
         summary.epochs_done = epoch + 1;
