@@ -26,6 +26,7 @@ packages=(
     libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
     python3 python3-torch python3-h5py python3-matplotlib python3-numpy python3-onnx python3-jsonschema
     slurm-wlm slurmctld slurmd slurm-client munge libpmix2
+    iproute2 util-linux
     nodejs
 )
 # nodesource's nodejs bundles npm and conflicts with Debian's npm package.

@@ -36,7 +36,8 @@ dir="$(cd "$2" && pwd)"
 conf="$dir/slurm.conf"
 export SLURM_CONF="$conf"
 
-pid_alive() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# shellcheck source=scripts/slurm/cluster_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -55,68 +56,14 @@ write_conf() {
     fi
     local mem_mb
     mem_mb=$(awk '/^MemTotal:/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
-    mkdir -p "$dir/state" "$dir/spool" "$dir/log" "$dir/run"
-    cat >"$conf" <<EOF
-# Written by scripts/slurm/local_cluster.sh; one node, everything under $dir.
-ClusterName=hepgnn-local
-SlurmctldHost=$(uname -n)(127.0.0.1)
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$dir/run/munge.socket
-StateSaveLocation=$dir/state
-SlurmdSpoolDir=$dir/spool/slurmd-%n
-SlurmctldPidFile=$dir/run/slurmctld.pid
-SlurmdPidFile=$dir/run/slurmd-%n.pid
-SlurmctldLogFile=$dir/log/slurmctld.log
-SlurmdLogFile=$dir/log/slurmd-%n.log
-SlurmctldDebug=info
-SlurmdDebug=info
-# No cgroups here (containers, no systemd): plain /proc tracking, no binding.
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=pmix
-SwitchType=switch/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-SchedulerType=sched/backfill
-JobRequeue=1
-ReturnToService=2
-# Keep finished jobs in slurmctld for an hour: without slurmdbd, scontrol is
-# the only way to read a job's final state.
-MinJobAge=3600
-# Short timeouts: a test should not wait for a dead daemon.
-MessageTimeout=10
-SlurmctldTimeout=30
-SlurmdTimeout=30
-KillWait=10
-InactiveLimit=0
-Waittime=0
-# Accept whatever the node really has (a VM may report sockets differently).
-SlurmdParameters=config_overrides
+    {
+        echo "# Written by scripts/slurm/local_cluster.sh; one node, everything under $dir."
+        slurm_conf_common "$dir" hepgnn-local "$(uname -n)(127.0.0.1)" "$port"
+        cat <<EOF
 NodeName=localhost NodeHostname=$(uname -n) NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$mem_mb State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
-}
-
-start_munged() {
-    local key="$dir/run/munge.key"
-    if [[ ! -s $key ]]; then
-        (umask 077 && dd if=/dev/urandom of="$key" bs=1024 count=1 status=none)
-    fi
-    chown root:root "$key"
-    chmod 600 "$key"
-    chmod 700 "$dir/run"
-    pid_alive "$dir/run/munged.pid" && return 0
-    munged --force --socket="$dir/run/munge.socket" --key-file="$key" \
-        --pid-file="$dir/run/munged.pid" --log-file="$dir/log/munged.log" \
-        --seed-file="$dir/run/munged.seed" ||
-        die "munged failed to start; see $dir/log/munged.log"
+    } >"$conf"
 }
 
 wait_idle() {
@@ -143,7 +90,7 @@ start() {
     done
     export PATH="$PATH:/usr/sbin"
     if [[ ! -f $conf ]] || ! pid_alive "$dir/run/slurmctld.pid"; then write_conf; fi
-    start_munged
+    start_munged "$dir"
     # -i: state files left by a killed run in DIR must not stop the start.
     pid_alive "$dir/run/slurmctld.pid" || slurmctld -i ||
         die "slurmctld failed to start; see $dir/log/slurmctld.log"
@@ -151,21 +98,6 @@ start() {
         die "slurmd failed to start; see $dir/log/slurmd-localhost.log"
     wait_idle
     echo "local_cluster: running; export SLURM_CONF=$conf"
-}
-
-stop_pidfile() {
-    local file="$1" pid i
-    [[ -s $file ]] || return 0
-    pid=$(cat "$file")
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 50; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-    fi
-    rm -f "$file"
 }
 
 stop() {
@@ -178,13 +110,7 @@ stop() {
     stop_pidfile "$dir/run/slurmctld.pid"
     stop_pidfile "$dir/run/munged.pid"
     # Steps that slurmd left behind (slurmstepd keeps running without slurmd).
-    local p
-    for p in /proc/[0-9]*; do
-        [[ $(cat "$p/comm" 2>/dev/null) == slurmstepd ]] || continue
-        if tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "SLURM_CONF=$conf"; then
-            kill -KILL "${p#/proc/}" 2>/dev/null || true
-        fi
-    done
+    kill_stray_steps "$conf"
     echo "local_cluster: stopped"
 }
 

@@ -25,13 +25,15 @@ expect_error() {
     [[ $lines -eq 1 ]] || { cat "$err" >&2; fail "expected one error line, got $lines: $*"; }
 }
 
-# rank_pid RANK PATTERN: the pid of MPI rank RANK among processes whose
-# command line matches PATTERN (empty when there is none).
+# rank_pid RANK PATTERN: the pid of MPI rank RANK (mpirun's or srun's) among
+# processes whose command line matches PATTERN (empty when there is none).
 rank_pid() {
     local pid
     for pid in $(pgrep -f "$2" || true); do
         [[ -r /proc/$pid/environ ]] || continue
-        tr '\0' '\n' <"/proc/$pid/environ" | grep -qx "OMPI_COMM_WORLD_RANK=$1" && { echo "$pid"; return; }
+        [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */hepgnn ]] || continue  # not srun, mpirun
+        tr '\0' '\n' <"/proc/$pid/environ" | grep -qxE "(OMPI_COMM_WORLD_RANK|SLURM_PROCID)=$1" &&
+            { echo "$pid"; return; }
     done
 }
 
@@ -89,6 +91,16 @@ start_slurm() {
     trap 'bash "$HEPGNN_SOURCE_DIR/scripts/slurm/local_cluster.sh" stop "$WORK/slurm" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
     bash "$lc" start "$WORK/slurm" >/dev/null || fail "local SLURM cluster did not start"
     export SLURM_CONF="$WORK/slurm/slurm.conf"
+}
+
+# --- Multi-node tests: a virtual cluster of network-namespace hosts under
+# $WORK (scripts/slurm/virtual_cluster.sh), stopped on exit.
+start_virtual_cluster() {
+    local vc="$HEPGNN_SOURCE_DIR/scripts/slurm/virtual_cluster.sh"
+    trap 'bash "$HEPGNN_SOURCE_DIR/scripts/slurm/virtual_cluster.sh" stop "$WORK/vc" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+    bash "$vc" start "$WORK/vc" "${1:-2}" >"$WORK/vc-start.txt" 2>&1 ||
+        { cat "$WORK/vc-start.txt" >&2; fail "virtual cluster did not start"; }
+    eval "$(bash "$vc" env "$WORK/vc")"
 }
 
 job_field() { scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Multi-node for real (issue #16): a virtual cluster of 2 hosts (network
+# namespaces with their own addresses and hostnames, one slurmd each; Open MPI
+# over TCP between them), then through srun:
+#  * the MPI test binaries with 4 ranks on 2 nodes (collectives, the gradient
+#    reducer, and data-parallel training equal to one process to 1e-5 after
+#    20 steps);
+#  * a SIGSTOPped rank on the second node ends the job within
+#    distributed.timeout_s (30 s) + 10 s, naming it; last.ckpt loads;
+#  * the second node's link cut ends the job within 60 s.
+source "$(dirname "$0")/common.sh"
+require_slurm
+[[ $(id -u) -eq 0 ]] || fail "network namespaces need root (CI runs as root)"
+start_virtual_cluster 2
+SRUN=(srun --mpi=pmix --kill-on-bad-exit=0)
+
+hosts=$(timeout 60 "${SRUN[@]}" -N 2 -n 4 hostname | sort | uniq -c | awk '{print $2 "x" $1}' | tr '\n' ' ')
+[[ $hosts == "vc1x2 vc2x2 " ]] || fail "4 tasks on 2 hosts expected, got '$hosts'"
+
+for bin in hepgnn_mpi_tests hepgnn_mpi_model_tests; do
+    timeout 300 "${SRUN[@]}" -N 2 -n 4 "$(dirname "$HEPGNN")/../tests/$bin" >"$WORK/$bin.txt" 2>&1 ||
+        { tail -n 40 "$WORK/$bin.txt"; fail "$bin failed over 2 nodes"; }
+    grep -q "PASSED" "$WORK/$bin.txt" || { tail -n 20 "$WORK/$bin.txt"; fail "$bin: no PASSED line"; }
+done
+echo "MPI tests: passed with 4 ranks on 2 nodes"
+
+small_graphs "$WORK/train.h5" 3
+cat >"$WORK/cfg.yaml" <<YAML
+output_dir: $WORK/run
+data: {train: $WORK/train.h5}
+model: {hidden_dim: 16, n_graph_iters: 2}
+training: {epochs: 100000, threads: 1, batch_edges: 300}
+distributed: {timeout_s: 30, stall_warning_s: 5}
+YAML
+
+# run_until_epoch N LOG: 2 ranks, one per node, in the background ($launcher).
+run_until_epoch() {
+    rm -rf "$WORK/run"
+    "${SRUN[@]}" -N 2 -n 2 "$HEPGNN" train --config "$WORK/cfg.yaml" >"$2" 2>&1 &
+    launcher=$!
+    wait_for_line "^epoch $1/" "$2" 90
+}
+
+# --- a stopped rank on vc2
+run_until_epoch 3 "$WORK/stop.txt"
+victim=$(rank_pid 1 "$WORK/cfg.yaml")
+[[ -n $victim ]] || fail "could not find rank 1"
+kill -STOP "$victim"
+start=$SECONDS
+start_watchdog 150 "$launcher" "$victim"
+rc=0
+wait "$launcher" || rc=$?
+elapsed=$((SECONDS - start))
+stop_watchdog
+kill -9 "$victim" 2>/dev/null || true
+[[ $rc -ne 0 ]] || fail "the job exited 0 with a stopped rank"
+grep -q "absent rank(s): 1 " "$WORK/stop.txt" || { cat "$WORK/stop.txt"; fail "no error line naming rank 1"; }
+((elapsed <= 40)) || { cat "$WORK/stop.txt"; fail "the job took $elapsed s to end (deadline 30 s + 10 s)"; }
+echo "stopped rank on vc2: job ended in $elapsed s: $(grep -m1 'absent rank' "$WORK/stop.txt")"
+"$HEPGNN" evaluate --checkpoint "$WORK/run/checkpoints/last.ckpt" --data "$WORK/train.h5" \
+    --out "$WORK/eval" >/dev/null 2>&1 || fail "last.ckpt is not loadable after the hang"
+
+# --- vc2's link cut
+# The nodes come back before the next job.
+for _ in $(seq 120); do [[ $(sinfo -h -t idle -o '%D') == 2 ]] && break; sleep 0.5; done
+run_until_epoch 3 "$WORK/cut.txt"
+bash "$HEPGNN_SOURCE_DIR/scripts/slurm/virtual_cluster.sh" cut "$WORK/vc" vc2 >/dev/null
+start=$SECONDS
+start_watchdog 150 "$launcher"
+rc=0
+wait "$launcher" || rc=$?
+elapsed=$((SECONDS - start))
+stop_watchdog
+bash "$HEPGNN_SOURCE_DIR/scripts/slurm/virtual_cluster.sh" heal "$WORK/vc" vc2 >/dev/null
+[[ $rc -ne 0 ]] || fail "the job exited 0 with a cut link"
+((elapsed <= 60)) || { cat "$WORK/cut.txt"; fail "the job took $elapsed s to end after the cut (limit 60 s)"; }
+grep -q "absent rank(s): 1 " "$WORK/cut.txt" || { cat "$WORK/cut.txt"; fail "no error line naming rank 1"; }
+echo "cut link to vc2: job ended in $elapsed s: $(grep -m1 'absent rank' "$WORK/cut.txt")"
+"$HEPGNN" evaluate --checkpoint "$WORK/run/checkpoints/last.ckpt" --data "$WORK/train.h5" \
+    --out "$WORK/eval2" >/dev/null 2>&1 || fail "last.ckpt is not loadable after the cut"
+echo "multinode: OK"
