@@ -130,6 +130,12 @@ def fit_allreduce(reports):
             rows.append((2 * (p - 1), 2 * (p - 1) / p * nb, sec))
     if len(rows) < 2:
         return None
+    # Relative errors: scale each row by 1/sec. The sizes span six orders of
+    # magnitude, and absolute least squares lets the largest messages decide
+    # alone (alpha came out 0 over TCP, where 8 B take 25 us).
+    rows = [(u / y, v / y, 1.0) for u, v, y in rows if y > 0]
+    if len(rows) < 2:
+        return None
     # 2x2 normal equations for sec = alpha*u + beta*v
     suu = sum(u * u for u, v, y in rows)
     svv = sum(v * v for u, v, y in rows)

@@ -12,6 +12,18 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 mpi() { local np="$1"; shift; "$MPIEXEC" --allow-run-as-root --oversubscribe --bind-to none -np "$np" "$@"; }
 
+# launch NP command...: NP ranks through $HEPGNN_LAUNCH when set (e.g.
+# "srun --mpi=pmix -N 2 -n", for the virtual cluster), else mpirun.
+launch() {
+    local np="$1"; shift
+    if [[ -n ${HEPGNN_LAUNCH:-} ]]; then
+        # shellcheck disable=SC2086  # word splitting wanted
+        $HEPGNN_LAUNCH "$np" "$@"
+    else
+        mpi "$np" "$@"
+    fi
+}
+
 # expect_error "substring" command...: the command must fail with exit != 0,
 # print the substring on stderr as one line, and no stack trace or abort.
 expect_error() {

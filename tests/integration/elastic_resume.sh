@@ -4,7 +4,8 @@
 # trained exactly once, over the two runs (HEPGNN_TRACE_STEPS logs each rank's
 # graphs); the resumed run is deterministic (a second resume from the same
 # checkpoint ends bit-identical), and from the next epoch on it trains what a
-# 2-rank run trains.
+# 2-rank run trains. Ranks start through `launch` (mpirun on this host;
+# multinode.sh runs this test again through srun on the virtual cluster).
 source "$(dirname "$0")/common.sh"
 
 small_graphs "$WORK/train.h5" 21 8
@@ -22,7 +23,7 @@ YAML
 # lands on an epoch boundary (a few % of tries) is no test of re-planning: try again.
 preempt_on_4_ranks() {
     rm -rf "$WORK/run" "$WORK/trace4"
-    HEPGNN_TRACE_STEPS="$WORK/trace4" mpi 4 "$HEPGNN" train --config "$WORK/cfg.yaml" >"$WORK/first.txt" 2>&1 &
+    HEPGNN_TRACE_STEPS="$WORK/trace4" launch 4 "$HEPGNN" train --config "$WORK/cfg.yaml" >"$WORK/first.txt" 2>&1 &
     local launcher=$! victim rc=0
     for _ in $(seq 1200); do
         [[ -f $WORK/run/metrics.jsonl ]] && grep '"epoch":2,' "$WORK/run/metrics.jsonl" | grep -q '"loss"' && break
@@ -46,14 +47,14 @@ echo "stopped: $stop_line"
 cp -r "$WORK/run" "$WORK/run_copy"
 
 # Resume on 2 ranks, twice from the same checkpoint.
-HEPGNN_TRACE_STEPS="$WORK/trace2" mpi 2 "$HEPGNN" train --config "$WORK/cfg.yaml" >"$WORK/second.txt" 2>&1 \
+HEPGNN_TRACE_STEPS="$WORK/trace2" launch 2 "$HEPGNN" train --config "$WORK/cfg.yaml" >"$WORK/second.txt" 2>&1 \
     || { cat "$WORK/second.txt"; fail "2-rank resume failed"; }
 grep -q "train: epoch $stop_epoch resumed on 2 rank(s) from a stop on 4" "$WORK/second.txt" ||
     { cat "$WORK/second.txt"; fail "no re-planning line"; }
-HEPGNN_TRACE_STEPS="$WORK/trace2b" mpi 2 "$HEPGNN" train --config "$WORK/cfg.yaml" \
+HEPGNN_TRACE_STEPS="$WORK/trace2b" launch 2 "$HEPGNN" train --config "$WORK/cfg.yaml" \
     --set output_dir="$WORK/run_copy" >"$WORK/third.txt" 2>&1 || { cat "$WORK/third.txt"; fail "second resume failed"; }
 # A 2-rank run from scratch, for the data order of the epochs after the stop.
-HEPGNN_TRACE_STEPS="$WORK/trace_fresh" mpi 2 "$HEPGNN" train --config "$WORK/cfg.yaml" \
+HEPGNN_TRACE_STEPS="$WORK/trace_fresh" launch 2 "$HEPGNN" train --config "$WORK/cfg.yaml" \
     --set output_dir="$WORK/fresh" >"$WORK/fresh.txt" 2>&1 || { cat "$WORK/fresh.txt"; fail "fresh 2-rank run failed"; }
 
 "$PYTHON" - "$WORK" "$n_graphs" "$stop_epoch" "$epochs" <<'PY' || fail "elastic resume check"

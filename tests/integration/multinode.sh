@@ -78,4 +78,43 @@ grep -q "absent rank(s): 1 " "$WORK/cut.txt" || { cat "$WORK/cut.txt"; fail "no 
 echo "cut link to vc2: job ended in $elapsed s: $(grep -m1 'absent rank' "$WORK/cut.txt")"
 "$HEPGNN" evaluate --checkpoint "$WORK/run/checkpoints/last.ckpt" --data "$WORK/train.h5" \
     --out "$WORK/eval2" >/dev/null 2>&1 || fail "last.ckpt is not loadable after the cut"
+
+# --- bench's allreduce sweep over TCP (2 hosts) against shared memory (1
+# host), and the scaling model fitted to it.
+for _ in $(seq 120); do [[ $(sinfo -h -t idle -o '%D') == 2 ]] && break; sleep 0.5; done
+cat >"$WORK/bench.yaml" <<YAML
+output_dir: $WORK/bench
+data: {train: $WORK/train.h5}
+model: {hidden_dim: 16, n_graph_iters: 2}
+training: {epochs: 2, threads: 1, batch_edges: 300}
+YAML
+timeout 120 "${SRUN[@]}" -N 2 -n 2 "$HEPGNN" bench --config "$WORK/bench.yaml" --report "$WORK/tcp.json" \
+    >"$WORK/bench_tcp.txt" 2>&1 || { cat "$WORK/bench_tcp.txt"; fail "bench over 2 hosts failed"; }
+mpi 2 "$HEPGNN" bench --config "$WORK/bench.yaml" --set output_dir="$WORK/bench1" \
+    --report "$WORK/shm.json" >"$WORK/bench_shm.txt" 2>&1 || { cat "$WORK/bench_shm.txt"; fail "bench on 1 host failed"; }
+"$PYTHON" - "$HEPGNN_SOURCE_DIR/scripts" "$WORK/tcp.json" "$WORK/shm.json" <<'PY' || fail "alpha-beta over TCP"
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from scaling_model import fit_allreduce
+small = {}
+for name, path in (("tcp", sys.argv[2]), ("shm", sys.argv[3])):
+    report = json.load(open(path))
+    sweep = report["wl-stats"]["allreduce"]
+    alpha, beta, calls = fit_allreduce([report])
+    # The latency term, read off the smallest messages (8 B and 1 KB): a
+    # least-squares fit over all sizes is dominated by the largest ones.
+    small[name] = min(sweep["seconds"][:2])
+    print(f"{name}: 8 B / 1 KB allreduce {small[name] * 1e6:.1f} us; fit alpha {alpha * 1e6:.1f} us, "
+          f"{1e-9 / beta:.2f} GB/s over {calls} sizes")
+assert small["tcp"] > small["shm"], f"TCP latency {small['tcp']} s not above shared memory's {small['shm']} s"
+PY
+"$PYTHON" "$HEPGNN_SOURCE_DIR/scripts/scaling_model.py" "$WORK/tcp.json" --rate 100000 >"$WORK/model.txt" 2>&1 ||
+    { cat "$WORK/model.txt"; fail "scaling_model.py on the TCP report failed"; }
+grep -q "fitted to .* measured allreduce calls" "$WORK/model.txt" || { cat "$WORK/model.txt"; fail "the model did not use the sweep"; }
+grep -m2 "alpha\|fitted" "$WORK/model.txt"
+
+# --- elastic resume across hosts: 4 ranks on 2 hosts stopped mid-epoch, then 2.
+HEPGNN_LAUNCH="${SRUN[*]} -N 2 -n" bash "$(dirname "$0")/elastic_resume.sh" >"$WORK/elastic.txt" 2>&1 ||
+    { cat "$WORK/elastic.txt"; fail "elastic resume over the virtual cluster"; }
+grep "each once" "$WORK/elastic.txt"
 echo "multinode: OK"
