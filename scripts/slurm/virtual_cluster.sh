@@ -37,7 +37,13 @@ mkdir -p "$2"
 dir="$(cd "$2" && pwd)"
 conf="$dir/slurm.conf"
 export SLURM_CONF="$conf" PATH="$PATH:/usr/sbin"
-subnet_id="${VC_SUBNET:-77}"
+# The subnet a started cluster was given is kept in DIR, so stop, cut and heal
+# find its namespaces whatever VC_SUBNET says then.
+if [[ $action != start && -s $dir/subnet ]]; then
+    subnet_id=$(cat "$dir/subnet")
+else
+    subnet_id="${VC_SUBNET:-77}"
+fi
 [[ $subnet_id =~ ^[0-9]+$ && $subnet_id -ge 1 && $subnet_id -le 254 ]] || die "VC_SUBNET must be 1..254"
 net="10.77.$subnet_id"
 # Interface names are at most 15 characters.
@@ -97,6 +103,7 @@ write_conf() {
         echo "PartitionName=debug Nodes=$nodes Default=YES MaxTime=INFINITE State=UP"
     } >"$conf"
     echo "$n" >"$dir/nodes"
+    echo "$subnet_id" >"$dir/subnet"
 }
 
 wait_idle() {

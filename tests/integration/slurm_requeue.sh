@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Preemption under a real one-node SLURM: SIGUSR1 to the batch shell of a
-# running scripts/slurm/train.sbatch job (what --signal=B:USR1@120 does before
-# the time limit) must make hepgnn checkpoint and exit 75, the script requeue
-# the job, and the second run resume from last.ckpt and finish COMPLETED.
+# Preemption under a real SLURM: SIGUSR1 to the batch shell of a running
+# scripts/slurm/train.sbatch job (what --signal=B:USR1@120 does before the
+# time limit) must make hepgnn checkpoint and exit 75, the script requeue the
+# job, and the second run resume from last.ckpt, finish COMPLETED, and end with
+# parameters bit-identical to an uninterrupted job's.
+# On the one-node cluster, 2 tasks on it; with HEPGNN_CLUSTER=virtual
+# (multinode.sh), on 2 hosts of a virtual cluster, one task each.
 source "$(dirname "$0")/common.sh"
 require_slurm
-start_slurm
+if [[ ${HEPGNN_CLUSTER:-local} == virtual ]]; then
+    export VC_SUBNET="${VC_SUBNET:-78}"  # beside multinode.sh's own cluster
+    start_virtual_cluster 2
+    shape=(-N 2 -n 2)
+else
+    start_slurm
+    shape=(-n 2 --ntasks-per-node=2 -c 1)
+fi
 small_graphs "$WORK/g.h5" 1
 epochs=40  # ~0.4 s each on 2 ranks here: mid-run when the signal comes
 cat >"$WORK/cfg.yaml" <<YAML
@@ -14,9 +24,16 @@ data: {train: $WORK/g.h5, valid: $WORK/g.h5}
 model: {hidden_dim: 32, n_graph_iters: 4}
 training: {epochs: $epochs, batch_edges: 100, log_every: 5, resume: auto}
 YAML
-out="$WORK/job.out"
 cd "$WORK"
-job=$(HEPGNN="$HEPGNN" sbatch --parsable -n 2 --ntasks-per-node=2 -c 1 --time=5 -o "$out" \
+# The reference: the same job, never interrupted.
+ref=$(HEPGNN="$HEPGNN" sbatch --parsable "${shape[@]}" --time=5 -o "$WORK/ref.out" \
+    "$HEPGNN_SOURCE_DIR/scripts/slurm/train.sbatch" "$WORK/cfg.yaml" --set output_dir="$WORK/ref") ||
+    fail "sbatch refused the reference job"
+state=$(wait_job "$ref" "$WORK/ref.out" 150)
+[[ $state == COMPLETED ]] || { dump_job "$ref" "$WORK/ref.out"; fail "reference job ended $state"; }
+
+out="$WORK/job.out"
+job=$(HEPGNN="$HEPGNN" sbatch --parsable "${shape[@]}" --time=5 -o "$out" \
     "$HEPGNN_SOURCE_DIR/scripts/slurm/train.sbatch" "$WORK/cfg.yaml") || fail "sbatch refused the job"
 
 # Signal once the first epoch is done (the run is under way, not starting up).
@@ -49,4 +66,15 @@ assert epochs == list(range(1, n + 1)), f"epoch summaries {epochs}"
 steps = [l["step"] for l in lines if "loss" in l]
 assert steps == sorted(steps), f"training steps not increasing: {steps}"
 PY
-echo "slurm_requeue: ok (job $job)"
+"$PYTHON" - "$WORK/ref/checkpoints/last.ckpt" "$WORK/run/checkpoints/last.ckpt" <<'PY' || fail "requeued run differs"
+import io, struct, sys, torch, zlib
+def params(path):
+    data = open(path, "rb").read()
+    assert data[:8] == b"HEPGNNCK" and zlib.crc32(data[24:]) == struct.unpack("<I", data[12:16])[0]
+    return dict(torch.jit.load(io.BytesIO(data[24:])).named_parameters())
+a, b = params(sys.argv[1]), params(sys.argv[2])
+keys = [k for k in a if k.startswith("model.") or k == "rng"]
+assert len(keys) > 10 and all(torch.equal(a[k], b[k]) for k in keys), "parameters differ"
+print(f"{len(keys)} tensors bit-identical to the uninterrupted job")
+PY
+echo "slurm_requeue: ok (job $job, ${shape[*]})"
