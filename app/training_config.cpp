@@ -56,6 +56,9 @@ ConfigSchema training_schema() {
     s.text("distributed.backend", "auto", {"auto", "mpi", "nccl"},
            "gradient allreduce back-end (auto: nccl on cuda, mpi on cpu)");
     s.real("distributed.bucket_mb", 25.0, 0.001, 4096.0, "gradient bucket size (MB)");
+    s.real("distributed.first_bucket_mb", 1.0, 0.001, 4096.0,
+           "size of the first gradient bucket (MB), small so its allreduce starts early in "
+           "backward");
     s.integer("distributed.check_every", 100, 0, {},
               "steps between cross-rank parameter checksums (0: off)");
     s.real("distributed.timeout_s", 300.0, 1.0, 86400.0,
@@ -124,6 +127,7 @@ trainer::TrainerConfig trainer_config(const Config& c) {
     t.precision = c.get_string("training.precision");
     t.backend = c.get_string("distributed.backend");
     t.reducer.bucket_mb = c.get_float("distributed.bucket_mb");
+    t.reducer.first_bucket_mb = c.get_float("distributed.first_bucket_mb");
     t.check_every_steps = c.get_int("distributed.check_every");
     t.deadlines.timeout_s = c.get_float("distributed.timeout_s");
     t.deadlines.stall_warning_s = c.get_float("distributed.stall_warning_s");

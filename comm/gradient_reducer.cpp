@@ -95,6 +95,13 @@ void GradientReducer::begin_step() {
     next_launch_ = 0;
     reduced_ = 0;
     active_ = true;
+    step_start_ = std::chrono::steady_clock::now();
+    launch_offsets_.assign(plan_.members.size(), -1.0);
+}
+
+std::vector<double> GradientReducer::launch_offsets() const {
+    std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(mutex_));
+    return launch_offsets_;
 }
 
 void GradientReducer::mark_ready(int param) {
@@ -150,6 +157,8 @@ void GradientReducer::run() {
         float* data = buffers_[b];
         const auto n = static_cast<size_t>(plan_.bucket_numel[b]);
         in_collective_ = true;
+        launch_offsets_[b] =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start_).count();
         lock.unlock();
         std::string error;
         try {

@@ -16,6 +16,7 @@
 // own collectives there.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -87,6 +88,9 @@ public:
 
     /// Seconds finish() spent waiting for communication, summed over steps.
     double wait_seconds() const { return wait_seconds_; }
+    /// Per bucket of the last step: seconds from begin_step() to the start of
+    /// its allreduce (how much of it overlapped with backward).
+    std::vector<double> launch_offsets() const;
 
 private:
     void run();  // the communication thread
@@ -107,6 +111,8 @@ private:
     bool in_collective_ = false;  // the thread is inside device_.allreduce
     std::string error_;           // from the communication thread
     double wait_seconds_ = 0;
+    std::chrono::steady_clock::time_point step_start_;
+    std::vector<double> launch_offsets_;  // per bucket, this step
     std::thread thread_;
 };
 

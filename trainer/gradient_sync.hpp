@@ -25,6 +25,7 @@ public:
     /// gradients into each parameter's .grad.
     void finish();
     double wait_seconds() const { return reducer_->wait_seconds(); }
+    const comm::GradientReducer& reducer() const { return *reducer_; }
     size_t num_buckets() const { return buckets_.size(); }
     /// The bucket tensors: the only memory the device communicator is given.
     const std::vector<torch::Tensor>& buckets() const { return buckets_; }
