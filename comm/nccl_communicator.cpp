@@ -6,6 +6,12 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "comm/mpi_communicator.hpp"
 #include "core/error.hpp"
 
 namespace hepgnn::comm {
@@ -73,6 +79,7 @@ public:
     int rank() const override { return rank_; }
     int size() const override { return size_; }
     std::string backend() const override { return "nccl"; }
+    void set_deadlines(const Deadlines& deadlines) override { deadlines_ = deadlines; }
 
     void allreduce(void* data, size_t count, DataType type, ReduceOp op) override {
         after_producer();
@@ -109,8 +116,53 @@ private:
         HEPGNN_CUDA_CHECK(cudaEventRecord(produced_, cudaStreamLegacy));
         HEPGNN_CUDA_CHECK(cudaStreamWaitEvent(stream_, produced_, 0));
     }
-    void sync() { HEPGNN_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+    // Note [Collective deadlines] on NCCL: the stream is polled rather than
+    // synchronised, so a peer that never joins cannot hold this rank for
+    // ever. At the deadline the communicator is aborted (ncclCommAbort ends
+    // the kernels stuck on the stream) and the job ends through MPI, as for
+    // MPI collectives. NCCL cannot tell which peer is missing: the error
+    // says so, and the MPI collectives' reports name ranks.
+    void sync() {
+        const auto start = std::chrono::steady_clock::now();
+        bool warned = false;
+        for (auto pause = std::chrono::microseconds(20);;
+             pause = std::min(pause * 2, std::chrono::microseconds(1000))) {
+            const cudaError_t status = cudaStreamQuery(stream_);
+            if (status == cudaSuccess) return;
+            HEPGNN_CHECK(status == cudaErrorNotReady,
+                         "CUDA stream of the NCCL collective failed: {}",
+                         cudaGetErrorString(status));
+            ncclResult_t async = ncclSuccess;
+            HEPGNN_NCCL_CHECK(ncclCommGetAsyncError(comm_, &async));
+            HEPGNN_CHECK(async == ncclSuccess,
+                         "NCCL collective failed: {} (a peer died or the "
+                         "network failed; check the other ranks' logs)",
+                         ncclGetErrorString(async));
+            const double waited =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            if (!warned && waited >= deadlines_.stall_warning_s) {
+                warned = true;
+                std::fprintf(stderr,
+                             "hepgnn: warning: rank %d: NCCL collective has waited %.1f s for "
+                             "other ranks (distributed.stall_warning_s)\n",
+                             rank_, waited);
+            }
+            if (waited >= deadlines_.timeout_s) {
+                std::fprintf(stderr,
+                             "hepgnn: error: rank %d: NCCL collective did not complete within "
+                             "distributed.timeout_s = %.0f s (NCCL does not say which rank is "
+                             "missing); ending the job\n",
+                             rank_, deadlines_.timeout_s);
+                std::fflush(stderr);
+                ncclCommAbort(comm_);
+                comm_ = nullptr;
+                MpiRuntime::abort(3);
+            }
+            std::this_thread::sleep_for(pause);
+        }
+    }
     int rank_, size_;
+    Deadlines deadlines_;
     ncclComm_t comm_ = nullptr;
     cudaStream_t stream_ = nullptr;
     cudaEvent_t produced_ = nullptr;

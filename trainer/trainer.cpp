@@ -183,7 +183,10 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     });
     broadcast_parameters(*model, comm);
     std::unique_ptr<comm::Communicator> nccl;
-    if (use_nccl && comm.size() > 1) nccl = comm::make_nccl_communicator(comm, cfg.local_rank);
+    if (use_nccl && comm.size() > 1) {
+        nccl = comm::make_nccl_communicator(comm, cfg.local_rank);
+        nccl->set_deadlines(cfg.deadlines);
+    }
     TrainStep::Config step_cfg;
     step_cfg.pos_weight = cfg.pos_weight;
     step_cfg.edge_weights = cfg.edge_weights;
