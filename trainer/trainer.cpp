@@ -98,92 +98,205 @@ void trace_step(std::FILE* f, const EpochPlan& plan, int64_t step, int64_t epoch
     std::fflush(f);
 }
 
-}  // namespace
+// --- The stages of train(), in order.
 
-TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
-    const bool root = comm.rank() == 0;
+/// Set-up: threads, seed, heap policy, and the device and back-end, checked
+/// on every rank before any data is read.
+struct RunSetup {
+    torch::Device device{torch::kCPU};
+    bool use_nccl = false;
+    Precision precision = Precision::float32;
+    std::filesystem::path last_path, best_path;
+};
+
+RunSetup set_up(const TrainerConfig& cfg, comm::Communicator& comm) {
     comm.set_deadlines(cfg.deadlines);
-    Stopwatch total_clock;
     if (cfg.threads > 0) torch::set_num_threads(cfg.threads);
     torch::manual_seed(cfg.seed);
     if (cfg.model.checkpointing) use_lean_allocator_policy();  // Note [Allocator policy]
 
-    // Device and back-end: NCCL reduces device buffers, so it goes with cuda.
+    // NCCL reduces device buffers, so it goes with cuda.
+    RunSetup setup;
     const bool cuda = cfg.device == "cuda";
-    const bool use_nccl = cfg.backend == "nccl" || (cfg.backend == "auto" && cuda);
+    setup.use_nccl = cfg.backend == "nccl" || (cfg.backend == "auto" && cuda);
     comm.throw_if_any_failed(
-        (cuda || use_nccl) && !torch::cuda::is_available()
+        (cuda || setup.use_nccl) && !torch::cuda::is_available()
             ? std::string("training.device cuda / distributed.backend nccl need a GPU, but this "
                           "libtorch has no CUDA support or no GPU is visible; use "
                           "training.device: cpu and distributed.backend: mpi")
             : std::string());
-    HEPGNN_CHECK(!use_nccl || cuda,
+    HEPGNN_CHECK(!setup.use_nccl || cuda,
                  "distributed.backend nccl reduces GPU buffers: set training.device: cuda");
-    const torch::Device device =
+    setup.device =
         cuda ? torch::Device(torch::kCUDA,
                              cfg.local_rank % std::max<int64_t>(1, torch::cuda::device_count()))
              : torch::Device(torch::kCPU);
-    const Precision precision = parse_precision(cfg.precision);
-    check_precision_supported(precision, device);  // before any data is read
-    const auto ckpt_dir = cfg.output_dir / "checkpoints";
-    const auto last_path = ckpt_dir / "last.ckpt", best_path = ckpt_dir / "best.ckpt";
+    setup.precision = parse_precision(cfg.precision);
+    check_precision_supported(setup.precision, setup.device);
+    setup.last_path = cfg.output_dir / "checkpoints" / "last.ckpt";
+    setup.best_path = cfg.output_dir / "checkpoints" / "best.ckpt";
+    return setup;
+}
 
-    // --- data: each rank reads only its shard.
-    data::ShardedDataset train_set, valid_set;
+/// Data: each rank reads only its shard of the training and validation files.
+struct TrainingData {
+    data::ShardedDataset train, valid;
+};
+
+TrainingData load_data(const TrainerConfig& cfg, comm::Communicator& comm) {
+    TrainingData d;
     comm.collectively([&] {
         data::ShardOptions opt;
         opt.max_graphs = cfg.max_train_graphs;
         opt.truth = cfg.edge_weights.enabled();  // weights come from particle ids and pT
-        train_set = data::load_shard(cfg.train_file, comm.rank(), comm.size(), opt);
-        HEPGNN_CHECK(train_set.global_graphs > 0 && train_set.global_edges > 0,
+        d.train = data::load_shard(cfg.train_file, comm.rank(), comm.size(), opt);
+        HEPGNN_CHECK(d.train.global_graphs > 0 && d.train.global_edges > 0,
                      "{}: no graphs with edges to train on", cfg.train_file.string());
-        HEPGNN_CHECK(train_set.n_features == cfg.model.input_dim,
+        HEPGNN_CHECK(d.train.n_features == cfg.model.input_dim,
                      "{}: graphs have {} node features but model.input_dim is {}",
-                     cfg.train_file.string(), train_set.n_features, cfg.model.input_dim);
+                     cfg.train_file.string(), d.train.n_features, cfg.model.input_dim);
         if (!cfg.valid_file.empty()) {
             opt.max_graphs = cfg.max_valid_graphs;
-            valid_set = data::load_shard(cfg.valid_file, comm.rank(), comm.size(), opt);
-            HEPGNN_CHECK(valid_set.features.same_as(train_set.features),
+            d.valid = data::load_shard(cfg.valid_file, comm.rank(), comm.size(), opt);
+            HEPGNN_CHECK(d.valid.features.same_as(d.train.features),
                          "{} holds features {} but the training data {} holds {}; prepare both "
                          "with the same feature_scale",
-                         cfg.valid_file.string(), valid_set.features.describe(),
-                         cfg.train_file.string(), train_set.features.describe());
+                         cfg.valid_file.string(), d.valid.features.describe(),
+                         cfg.train_file.string(), d.train.features.describe());
         }
     });
+    return d;
+}
 
-    // --- model, optimizer, and resume.
+/// Model, optimizer, and resume from last.ckpt (training.resume: auto).
+struct ModelState {
     std::shared_ptr<models::GnnModel> model;
     std::unique_ptr<torch::optim::Optimizer> optimizer;
     CheckpointState state;
-    state.model = cfg.model;
-    state.features = train_set.features;
     bool resumed = false;
+};
+
+ModelState build_model_and_resume(const TrainerConfig& cfg, comm::Communicator& comm,
+                                  const RunSetup& setup, const data::ShardedDataset& train_set) {
+    ModelState m;
+    m.state.model = cfg.model;
+    m.state.features = train_set.features;
     comm.collectively([&] {
-        model = models::make_model(cfg.model);
-        model->to(device);
-        optimizer = make_optimizer(model->parameters(), cfg.optimizer);
-        if (cfg.resume == "auto" && std::filesystem::exists(last_path)) {
-            state = load_checkpoint(last_path, *model, optimizer.get());
-            const auto& done = state.in_epoch.done_graphs;
+        m.model = models::make_model(cfg.model);
+        m.model->to(setup.device);
+        m.optimizer = make_optimizer(m.model->parameters(), cfg.optimizer);
+        if (cfg.resume == "auto" && std::filesystem::exists(setup.last_path)) {
+            m.state = load_checkpoint(setup.last_path, *m.model, m.optimizer.get());
+            const auto& done = m.state.in_epoch.done_graphs;
             HEPGNN_CHECK(done.empty() || done.back() < train_set.global_graphs,
                          "checkpoint '{}' lists graph {} as trained, but '{}' has {} graphs: "
                          "resume with the data it was trained on",
-                         last_path.string(), done.empty() ? 0 : done.back(),
+                         setup.last_path.string(), done.empty() ? 0 : done.back(),
                          cfg.train_file.string(), train_set.global_graphs);
             data::check_features_match(
-                state.features, fmt::format("checkpoint '{}'", last_path.string()),
+                m.state.features, fmt::format("checkpoint '{}'", setup.last_path.string()),
                 train_set.features, fmt::format("'{}'", cfg.train_file.string()));
-            state.features = train_set.features;
-            resumed = true;
+            m.state.features = train_set.features;
+            m.resumed = true;
         }
-        if (root) {
-            std::filesystem::create_directories(ckpt_dir);
+        if (comm.rank() == 0) {
+            std::filesystem::create_directories(setup.last_path.parent_path());
             write_file_atomically(cfg.output_dir / "config.yaml", cfg.config_yaml, "config copy");
         }
     });
-    broadcast_parameters(*model, comm);
+    broadcast_parameters(*m.model, comm);
+    return m;
+}
+
+/// The shard, blosc-compressed; a background thread (data::Prefetcher)
+/// decompresses the next step's graphs while one computes.
+struct CompressedShard {
+    std::unique_ptr<data::CompressedGraphStore> store;
+    std::vector<int64_t> costs;                  // edges per local graph
+    double raw_bytes = 0, compressed_bytes = 0;  // over all ranks
+    double ratio() const { return compressed_bytes > 0 ? raw_bytes / compressed_bytes : 1.0; }
+};
+
+CompressedShard compress_shard(const TrainerConfig& cfg, comm::Communicator& comm,
+                               data::ShardedDataset& train_set) {
+    CompressedShard shard;
+    shard.store = std::make_unique<data::CompressedGraphStore>(cfg.store);
+    for (auto& g : train_set.graphs) {
+        shard.costs.push_back(g.n_edges());
+        shard.store->add(g);
+        g = data::EventGraph();  // keep only the compressed copy
+    }
+    train_set.graphs.clear();
+    double bytes[2] = {double(shard.store->raw_bytes()), double(shard.store->compressed_bytes())};
+    comm.allreduce(bytes, 2);
+    shard.raw_bytes = bytes[0];
+    shard.compressed_bytes = bytes[1];
+    if (comm.rank() == 0) {
+        std::printf(
+            "train: store %s: %.1f MB raw, %.1f MB compressed (ratio %.2f) over all ranks\n",
+            cfg.store.codec.c_str(), bytes[0] / 1e6, bytes[1] / 1e6, shard.ratio());
+        std::fflush(stdout);
+    }
+    return shard;
+}
+
+/// Steps per epoch: enough for every rank's edges under the budget, but not
+/// more than a rank has graphs (a step never splits a graph); the same on
+/// every rank, since every step is a collective.
+int64_t agree_steps_per_epoch(const TrainerConfig& cfg, comm::Communicator& comm,
+                              const data::ShardedDataset& train_set) {
+    const int64_t local_edges = train_set.local_edges();
+    return comm.allreduce_value<int64_t>(
+        std::max<int64_t>(1,
+                          std::min<int64_t>((local_edges + cfg.batch_edges - 1) / cfg.batch_edges,
+                                            static_cast<int64_t>(train_set.graphs.size()))),
+        comm::ReduceOp::kMax);
+}
+
+/// Validation over every rank's shard, reduced; fills the summary's figures
+/// and returns the loss that selects best.ckpt.
+double validate(const TrainerConfig& cfg, comm::Communicator& comm, models::GnnModel& model,
+                const data::ShardedDataset& valid_set, int64_t epoch, MetricsLog* log,
+                TrainSummary& summary, std::string& text) {
+    EdgeMetrics metrics;
+    const auto logits = predict_logits(model, valid_set.graphs, cfg.batch_edges);
+    accumulate_edge_metrics(valid_set.graphs, logits, cfg.pos_weight, metrics);
+    metrics.allreduce(comm);
+    summary.valid_loss = metrics.mean_loss();
+    summary.edge_efficiency = metrics.efficiency(cfg.cut);
+    summary.edge_purity = metrics.purity(cfg.cut);
+    summary.auc = metrics.auc();
+    if (log) {
+        log->write({{"epoch", epoch + 1},
+                    {"valid_loss", summary.valid_loss},
+                    {"edge_efficiency", summary.edge_efficiency},
+                    {"edge_purity", summary.edge_purity},
+                    {"auc", summary.auc}});
+    }
+    text = fmt::format(" | valid loss {:.4f} eff {:.4f} pur {:.4f} auc {:.4f}", summary.valid_loss,
+                       summary.edge_efficiency, summary.edge_purity, summary.auc);
+    return summary.valid_loss;
+}
+
+}  // namespace
+
+TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
+    const bool root = comm.rank() == 0;
+    Stopwatch total_clock;
+    const RunSetup setup = set_up(cfg, comm);
+    const auto& last_path = setup.last_path;
+    const auto& best_path = setup.best_path;
+    TrainingData data = load_data(cfg, comm);
+    data::ShardedDataset& train_set = data.train;
+    const data::ShardedDataset& valid_set = data.valid;
+    ModelState m = build_model_and_resume(cfg, comm, setup, train_set);
+    auto& model = m.model;
+    auto& optimizer = m.optimizer;
+    CheckpointState& state = m.state;
+    const bool resumed = m.resumed;
+
     std::unique_ptr<comm::Communicator> nccl;
-    if (use_nccl && comm.size() > 1) {
+    if (setup.use_nccl && comm.size() > 1) {
         nccl = comm::make_nccl_communicator(comm, cfg.local_rank);
         nccl->set_deadlines(cfg.deadlines);
     }
@@ -192,19 +305,11 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     step_cfg.edge_weights = cfg.edge_weights;
     step_cfg.grad_clip = cfg.optimizer.grad_clip;
     step_cfg.reducer = cfg.reducer;
-    step_cfg.precision = precision;
+    step_cfg.precision = setup.precision;
     TrainStep step(*model, *optimizer, comm, step_cfg, nccl.get());
     if (resumed) step.scaler().set_scale(state.loss_scale);
 
-    const int64_t local_edges = train_set.local_edges();
-    // Steps per epoch: enough for every rank's edges under the budget, but not
-    // more than a rank has graphs (a step never splits a graph); the same on
-    // every rank, since every step is a collective.
-    const int64_t steps_per_epoch = comm.allreduce_value<int64_t>(
-        std::max<int64_t>(1,
-                          std::min<int64_t>((local_edges + cfg.batch_edges - 1) / cfg.batch_edges,
-                                            static_cast<int64_t>(train_set.graphs.size()))),
-        comm::ReduceOp::kMax);
+    const int64_t steps_per_epoch = agree_steps_per_epoch(cfg, comm, train_set);
     LrSchedule schedule(cfg.optimizer, comm.size(), steps_per_epoch, cfg.epochs);
 
     std::unique_ptr<MetricsLog> log;
@@ -225,27 +330,10 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         std::fflush(stdout);
     }
 
-    // The shard lives blosc-compressed; a background thread decompresses the
-    // next step's graphs while this one computes.
-    data::CompressedGraphStore store(cfg.store);
-    std::vector<int64_t> costs;
-    for (auto& g : train_set.graphs) {
-        costs.push_back(g.n_edges());
-        store.add(g);
-        g = data::EventGraph();  // keep only the compressed copy
-    }
-    train_set.graphs.clear();
-    double store_bytes[2] = {double(store.raw_bytes()), double(store.compressed_bytes())};
-    comm.allreduce(store_bytes, 2);
-    const double store_ratio = store_bytes[1] > 0 ? store_bytes[0] / store_bytes[1] : 1.0;
-    if (root) {
-        std::printf(
-            "train: store %s: %.1f MB raw, %.1f MB compressed (ratio %.2f) over all ranks\n",
-            cfg.store.codec.c_str(), store_bytes[0] / 1e6, store_bytes[1] / 1e6, store_ratio);
-        std::fflush(stdout);
-    }
-    data::Prefetcher prefetcher(store);
-    const EpochPlanInputs plan_inputs{&costs, &train_set.graph_ids, steps_per_epoch,
+    const CompressedShard shard = compress_shard(cfg, comm, train_set);
+    const double store_ratio = shard.ratio();
+    data::Prefetcher prefetcher(*shard.store);
+    const EpochPlanInputs plan_inputs{&shard.costs, &train_set.graph_ids, steps_per_epoch,
                                       cfg.batch_edges, cfg.seed};
     const auto trace = open_step_trace(comm.rank());
 
@@ -379,29 +467,11 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
                         {"stage_times", stage_json}});
         }
 
-        // Validation over every rank's shard, reduced.
         double selection_loss = summary.last_train_loss;
         std::string valid_text;
-        if (!cfg.valid_file.empty()) {
-            EdgeMetrics metrics;
-            const auto logits = predict_logits(*model, valid_set.graphs, cfg.batch_edges);
-            accumulate_edge_metrics(valid_set.graphs, logits, cfg.pos_weight, metrics);
-            metrics.allreduce(comm);
-            summary.valid_loss = selection_loss = metrics.mean_loss();
-            summary.edge_efficiency = metrics.efficiency(cfg.cut);
-            summary.edge_purity = metrics.purity(cfg.cut);
-            summary.auc = metrics.auc();
-            if (root) {
-                log->write({{"epoch", epoch + 1},
-                            {"valid_loss", summary.valid_loss},
-                            {"edge_efficiency", summary.edge_efficiency},
-                            {"edge_purity", summary.edge_purity},
-                            {"auc", summary.auc}});
-            }
-            valid_text = fmt::format(" | valid loss {:.4f} eff {:.4f} pur {:.4f} auc {:.4f}",
-                                     summary.valid_loss, summary.edge_efficiency,
-                                     summary.edge_purity, summary.auc);
-        }
+        if (!cfg.valid_file.empty())
+            selection_loss =
+                validate(cfg, comm, *model, valid_set, epoch, log.get(), summary, valid_text);
         state.epoch = epoch + 1;
         state.in_epoch = EpochProgress{};
         const bool is_best = !state.has_best || selection_loss < state.best_valid_loss;
@@ -433,8 +503,8 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     summary.shard_imbalance = train_set.shard_imbalance;
     summary.train_graphs = train_set.global_graphs;
     summary.train_edges = train_set.global_edges;
-    summary.store_raw_bytes = store_bytes[0];
-    summary.store_compressed_bytes = store_bytes[1];
+    summary.store_raw_bytes = shard.raw_bytes;
+    summary.store_compressed_bytes = shard.compressed_bytes;
     summary.n_parameters = models::count_parameters(*model);
     summary.steps_per_epoch = steps_per_epoch;
     summary.train_seconds = total_clock.seconds();
