@@ -278,14 +278,48 @@ double validate(const TrainerConfig& cfg, comm::Communicator& comm, models::GnnM
     return summary.valid_loss;
 }
 
+/// Checkpoint of a stop inside an epoch (preemption): last.ckpt with the
+/// epoch's progress, then the line that tells how to continue.
+void save_stop_checkpoint(comm::Communicator& comm, const RunSetup& setup, ModelState& m,
+                          int signal, int64_t epoch, int64_t epoch_steps) {
+    comm.collectively([&] {
+        if (comm.rank() == 0)
+            save_checkpoint(setup.last_path, *m.model, m.optimizer.get(), m.state);
+    });
+    if (comm.rank() == 0) {
+        std::printf(
+            "train: preempted by %s at epoch %lld, step %lld of %lld; wrote %s; "
+            "run again with training.resume: auto to continue\n",
+            stop_signal_name(signal), (long long)(epoch + 1),
+            (long long)m.state.in_epoch.steps_done, (long long)epoch_steps,
+            setup.last_path.string().c_str());
+        std::fflush(stdout);
+    }
+}
+
+/// Checkpoints at the end of an epoch: last.ckpt, and best.ckpt when
+/// `selection_loss` (validation's, else training's) is the lowest so far.
+void save_epoch_checkpoints(comm::Communicator& comm, const RunSetup& setup, ModelState& m,
+                            double selection_loss) {
+    auto& state = m.state;
+    const bool is_best = !state.has_best || selection_loss < state.best_valid_loss;
+    if (is_best) {
+        state.has_best = true;
+        state.best_valid_loss = selection_loss;
+    }
+    comm.collectively([&] {
+        if (comm.rank() != 0) return;
+        save_checkpoint(setup.last_path, *m.model, m.optimizer.get(), state);
+        if (is_best) save_checkpoint(setup.best_path, *m.model, nullptr, state);
+    });
+}
+
 }  // namespace
 
 TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     const bool root = comm.rank() == 0;
     Stopwatch total_clock;
     const RunSetup setup = set_up(cfg, comm);
-    const auto& last_path = setup.last_path;
-    const auto& best_path = setup.best_path;
     TrainingData data = load_data(cfg, comm);
     data::ShardedDataset& train_set = data.train;
     const data::ShardedDataset& valid_set = data.valid;
@@ -425,17 +459,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
                 comm.size(),
                 plan.replanned,
                 graphs_done(plan, train_set.graph_ids, train_set.global_graphs, comm)};
-            comm.collectively([&] {
-                if (root) save_checkpoint(last_path, *model, optimizer.get(), state);
-            });
-            if (root) {
-                std::printf(
-                    "train: preempted by %s at epoch %lld, step %lld of %lld; wrote %s; "
-                    "run again with training.resume: auto to continue\n",
-                    stop_signal_name(stop_signal), (long long)(epoch + 1), (long long)k,
-                    (long long)epoch_steps, last_path.string().c_str());
-                std::fflush(stdout);
-            }
+            save_stop_checkpoint(comm, setup, m, stop_signal, epoch, epoch_steps);
             break;
         }
         const double epoch_seconds = epoch_clock.seconds();
@@ -474,16 +498,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
                 validate(cfg, comm, *model, valid_set, epoch, log.get(), summary, valid_text);
         state.epoch = epoch + 1;
         state.in_epoch = EpochProgress{};
-        const bool is_best = !state.has_best || selection_loss < state.best_valid_loss;
-        if (is_best) {
-            state.has_best = true;
-            state.best_valid_loss = selection_loss;
-        }
-        comm.collectively([&] {
-            if (!root) return;
-            save_checkpoint(last_path, *model, optimizer.get(), state);
-            if (is_best) save_checkpoint(best_path, *model, nullptr, state);
-        });
+        save_epoch_checkpoints(comm, setup, m, selection_loss);
         if (root) {
             std::string stages;
             for (const auto& [name, s] : times.all()) stages += fmt::format(" {} {:.1f}s", name, s);
