@@ -60,17 +60,22 @@ constexpr size_t kMaxChunk = size_t{1} << 30;
 
 // Note [Collective deadlines] (the MPI side). Every collective is issued
 // non-blocking and waited for by polling, so a wait can end. To name the
-// ranks that never arrived, each rank tells rank 0 (the coordinator, as in
-// Horovod's stall inspector) the number of every collective it enters, with
-// a small eager send on a communicator of its own: that send completes
-// without the receiver, so a stopped rank 0 blocks nobody. Rank 0 keeps the
-// latest number per rank; at the stall warning it prints and sends the list
-// of absent ranks to every rank, so that at the deadline each surviving rank
-// ends the job with one line naming them. Ending means MPI_Abort: a thread
+// ranks that hold it up, each rank tells rank 0 (the coordinator, as in
+// Horovod's stall inspector) the number of every collective it enters, and
+// once a second while it waits in one, with a small eager send on a
+// communicator of its own: that send completes without the receiver, so a
+// stopped rank 0 blocks nobody. Rank 0 keeps the latest number and the time
+// last heard per rank. Absent are the ranks that have not entered the
+// collective, and those that entered it but fell silent (stopped inside
+// it). At the stall warning rank 0 prints them and sends the list to every
+// rank, so that at the deadline each surviving rank ends the job with one
+// line naming them. Ending means MPI_Abort: a thread
 // stuck in a collective is never joined, and the launcher (mpirun, srun)
 // kills the stopped rank too.
 constexpr int kTagArrival = 1;
 constexpr int kTagAbsent = 2;
+constexpr double kHeartbeatS = 1.0;  // a waiting rank's reports, this often
+constexpr double kSilentS = 3.0;     // no report for this long: the rank is not running
 
 using Clock = std::chrono::steady_clock;
 
@@ -89,6 +94,7 @@ public:
         MPI_Comm_size(comm_, &size_);
         if (rank_ == 0) {
             arrived_.assign(static_cast<size_t>(size_), 0);
+            heard_.assign(static_cast<size_t>(size_), Clock::now());
             if (size_ > 1) post_arrival_recv();
         }
     }
@@ -166,6 +172,11 @@ private:
             drain_arrivals();
             return;
         }
+        report();
+    }
+
+    /// Other ranks: tells rank 0 "I am in collective seq_, and running".
+    void report() {
         // Completed sends are dropped; the list stays short unless rank 0 stops.
         while (!sends_.empty()) {
             int done = 0;
@@ -176,6 +187,7 @@ private:
         sends_.push_back({seq_, MPI_REQUEST_NULL});
         MPI_Isend(&sends_.back().value, 1, MPI_UINT64_T, 0, kTagArrival, beacon_,
                   &sends_.back().request);
+        last_report_ = Clock::now();
     }
 
     void post_arrival_recv() {
@@ -192,32 +204,56 @@ private:
             if (!done) return;
             auto& seen = arrived_[static_cast<size_t>(status.MPI_SOURCE)];
             seen = std::max(seen, arrival_buf_);
+            heard_[static_cast<size_t>(status.MPI_SOURCE)] = Clock::now();
             post_arrival_recv();
         }
     }
 
-    /// Rank 0: the ranks that have not entered collective `seq_`.
+    /// Rank 0: the ranks that have not entered collective `seq_`, or entered
+    /// it and fell silent.
     std::string absent_ranks() const {
         std::string out;
-        for (int r = 0; r < size_; ++r) {
+        for (int r = 1; r < size_; ++r) {
             const uint64_t seen = arrived_[static_cast<size_t>(r)];
-            if (seen >= seq_) continue;
-            out += fmt::format("{}{} (last in collective #{})", out.empty() ? "" : ", ", r, seen);
+            const double silent = seconds_since(heard_[static_cast<size_t>(r)]);
+            if (seen < seq_)
+                out +=
+                    fmt::format("{}{} (last in collective #{})", out.empty() ? "" : ", ", r, seen);
+            else if (silent > kSilentS)
+                out += fmt::format("{}{} (in it, silent for {:.0f} s)", out.empty() ? "" : ", ", r,
+                                   silent);
         }
         return out;
     }
 
-    /// Other ranks: takes rank 0's list of absent ranks, if it has sent one.
+    /// Other ranks: takes rank 0's latest list of absent ranks, if any came.
     void receive_absent_list() {
-        int flag = 0;
-        MPI_Status status;
-        MPI_Iprobe(0, kTagAbsent, beacon_, &flag, &status);
-        if (!flag) return;
-        int n = 0;
-        MPI_Get_count(&status, MPI_CHAR, &n);
-        std::string text(static_cast<size_t>(std::max(n, 0)), '\0');
-        MPI_Recv(text.data(), n, MPI_CHAR, 0, kTagAbsent, beacon_, MPI_STATUS_IGNORE);
-        absent_from_coordinator_ = text;
+        for (;;) {
+            int flag = 0;
+            MPI_Status status;
+            MPI_Iprobe(0, kTagAbsent, beacon_, &flag, &status);
+            if (!flag) return;
+            int n = 0;
+            MPI_Get_count(&status, MPI_CHAR, &n);
+            std::string text(static_cast<size_t>(std::max(n, 0)), '\0');
+            MPI_Recv(text.data(), n, MPI_CHAR, 0, kTagAbsent, beacon_, MPI_STATUS_IGNORE);
+            absent_from_coordinator_ = text;
+        }
+    }
+
+    /// Rank 0: sends the list of absent ranks to every rank (best effort, so
+    /// that each can name them at its deadline). The lists stay alive here
+    /// for as long as their sends may be in flight.
+    void share_absent(const std::string& absent) {
+        if (!absent_lists_.empty() && absent_lists_.back() == absent) return;
+        absent_lists_.push_back(absent);
+        const std::string& text = absent_lists_.back();
+        for (int r = 1; r < size_; ++r) {
+            MPI_Request req = MPI_REQUEST_NULL;
+            MPI_Isend(text.data(), static_cast<int>(text.size()), MPI_CHAR, r, kTagAbsent, beacon_,
+                      &req);
+            MPI_Request_free(&req);
+        }
     }
 
     void stall_report(const char* what, double waited) {
@@ -229,14 +265,7 @@ private:
                          "distributed.timeout_s = %.0f s)\n",
                          static_cast<unsigned long long>(seq_), what, waited, absent.c_str(),
                          deadlines_.timeout_s);
-            // Best effort: every rank learns the list now, before any deadline.
-            for (int r = 1; r < size_; ++r) {
-                MPI_Request req = MPI_REQUEST_NULL;
-                MPI_Isend(absent.data(), static_cast<int>(absent.size()), MPI_CHAR, r, kTagAbsent,
-                          beacon_, &req);
-                MPI_Request_free(&req);
-            }
-            absent_sent_ = absent;  // keeps the buffer alive for the sends
+            share_absent(absent);
         } else {
             std::fprintf(stderr,
                          "hepgnn: warning: rank %d: collective #%llu (%s) has waited %.1f s for "
@@ -274,10 +303,17 @@ private:
             check_mpi(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
             if (done) return;
             if (size_ > 1) {
-                if (rank_ == 0)
+                if (rank_ == 0) {
                     drain_arrivals();
-                else
+                    // Ranks fall silent after the warning too: keep the others told.
+                    if (warned && seconds_since(last_share_) >= kHeartbeatS) {
+                        share_absent(absent_ranks());
+                        last_share_ = Clock::now();
+                    }
+                } else {
                     receive_absent_list();
+                    if (seconds_since(last_report_) >= kHeartbeatS) report();
+                }
             }
             const double waited = seconds_since(start);
             if (!warned && waited >= deadlines_.stall_warning_s) {
@@ -301,11 +337,14 @@ private:
     Deadlines deadlines_;
     uint64_t seq_ = 0;  // collectives entered, the same count on every rank
     std::deque<PendingSend> sends_;
+    Clock::time_point last_report_;
     // Rank 0 only:
-    std::vector<uint64_t> arrived_;  // latest collective each rank reported entering
+    std::vector<uint64_t> arrived_;         // latest collective each rank reported entering
+    std::vector<Clock::time_point> heard_;  // when each rank last reported
     uint64_t arrival_buf_ = 0;
     MPI_Request arrival_recv_ = MPI_REQUEST_NULL;
-    std::string absent_sent_;
+    std::deque<std::string> absent_lists_;  // sent to the other ranks
+    Clock::time_point last_share_;
     // Other ranks:
     std::string absent_from_coordinator_;
 };
