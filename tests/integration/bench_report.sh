@@ -23,6 +23,8 @@ for np in (1, 2):
     assert s["world_size"] == np, s["world_size"]
     assert len(s["peak_rss_mb_per_rank"]) == np
     assert s["dataset"]["graphs"] == 64, s["dataset"]
+    # The store must compress at all; how much is blosc's business and the data's
+    # (1.25-1.4 with lz4 on these graphs), so no tighter bound.
     assert s["compression"]["ratio"] > 1.0, s["compression"]
     # The alpha-beta sweep exists with more than one rank: growing message sizes, then the
     # gradient itself, each with a measured time (their order is left to the timing
