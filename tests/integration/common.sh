@@ -3,6 +3,8 @@ set -euo pipefail
 : "${HEPGNN:?set HEPGNN to the hepgnn binary}"
 : "${HEPGNN_SOURCE_DIR:?set HEPGNN_SOURCE_DIR}"
 MPIEXEC="${MPIEXEC:-mpirun}"
+# This folder, absolute (tests cd elsewhere and call each other and helpers).
+TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 WORK="$(mktemp -d -t hepgnn-it.XXXXXX)"
@@ -123,7 +125,7 @@ dump_job() {
     echo "---- job output $2 ----" >&2
     cat "$2" >&2 || true
     echo "---- slurmd/slurmctld logs ----" >&2
-    tail -n 30 "$WORK"/slurm/log/slurmd-*.log "$WORK"/slurm/log/slurmctld.log >&2 || true
+    tail -n 30 "$WORK"/{slurm,vc}/log/slurmd-*.log "$WORK"/{slurm,vc}/log/slurmctld.log 2>/dev/null >&2 || true
 }
 
 # wait_job JOBID OUTFILE TIMEOUT_S: waits until the job ends (any final state)

@@ -117,12 +117,12 @@ grep -q "fitted to .* measured allreduce calls" "$WORK/model.txt" || { cat "$WOR
 grep -m2 "alpha\|fitted" "$WORK/model.txt"
 
 # --- elastic resume across hosts: 4 ranks on 2 hosts stopped mid-epoch, then 2.
-HEPGNN_LAUNCH="${SRUN[*]} -N 2 -n" bash "$(dirname "$0")/elastic_resume.sh" >"$WORK/elastic.txt" 2>&1 ||
+HEPGNN_LAUNCH="${SRUN[*]} -N 2 -n" bash "$TESTS_DIR/elastic_resume.sh" >"$WORK/elastic.txt" 2>&1 ||
     { cat "$WORK/elastic.txt"; fail "elastic resume over the virtual cluster"; }
 grep "each once" "$WORK/elastic.txt"
 
 # --- preemption and requeue of a 2-host batch job, on a second virtual cluster.
-HEPGNN_CLUSTER=virtual bash "$(dirname "$0")/slurm_requeue.sh" >"$WORK/requeue.txt" 2>&1 ||
+HEPGNN_CLUSTER=virtual bash "$TESTS_DIR/slurm_requeue.sh" >"$WORK/requeue.txt" 2>&1 ||
     { cat "$WORK/requeue.txt"; fail "preemption and requeue over 2 hosts"; }
 tail -n 2 "$WORK/requeue.txt"
 echo "multinode: OK"

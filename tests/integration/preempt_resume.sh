@@ -45,21 +45,8 @@ grep -q "resumed" "$WORK/second.txt" || { cat "$WORK/second.txt"; fail "did not 
 # Bit for bit: every model parameter and the RNG state of the final checkpoints
 # (Adam's moments are keyed by address in the archive; the loss lines below
 # show they matched too).
-"$PYTHON" - "$WORK/reference/checkpoints/last.ckpt" "$out/checkpoints/last.ckpt" <<'PY'
-import io, struct, sys, torch, zlib
-def archive(path):  # the torch archive after the checkpoint header (trainer/checkpoint.cpp)
-    data = open(path, "rb").read()
-    magic, version, crc, size = struct.unpack("<8sIIQ", data[:24])
-    assert magic == b"HEPGNNCK" and version == 2 and size == len(data) - 24, path
-    assert zlib.crc32(data[24:]) == crc, f"{path}: stored CRC-32 does not match"
-    return torch.jit.load(io.BytesIO(data[24:]))
-a, b = (dict(archive(p).named_parameters()) for p in sys.argv[1:3])
-keys = [k for k in a if k.startswith("model.") or k == "rng"]
-assert len(keys) > 30 and set(keys) <= b.keys(), (len(keys), b.keys())
-for k in keys:
-    assert torch.equal(a[k], b[k]), f"{k} differs: max {float((a[k].float() - b[k].float()).abs().max())}"
-print(f"{len(keys)} tensors bit-identical")
-PY
+"$PYTHON" "$TESTS_DIR/compare_checkpoints.py" --min-tensors 30 \
+    "$WORK/reference/checkpoints/last.ckpt" "$out/checkpoints/last.ckpt" || fail "resumed run differs"
 # The loss lines agree too (the resumed run continues the running sums).
 "$PYTHON" - "$WORK/reference/metrics.jsonl" "$out/metrics.jsonl" <<'PY'
 import json, sys

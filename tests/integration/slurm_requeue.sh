@@ -31,15 +31,18 @@ ref=$(HEPGNN="$HEPGNN" sbatch --parsable "${shape[@]}" --time=5 -o "$WORK/ref.ou
     fail "sbatch refused the reference job"
 state=$(wait_job "$ref" "$WORK/ref.out" 150)
 [[ $state == COMPLETED ]] || { dump_job "$ref" "$WORK/ref.out"; fail "reference job ended $state"; }
+# Its nodes are free again before the next job (COMPLETING can take a moment).
+for _ in $(seq 120); do [[ -z $(sinfo -h -t completing,allocated,mixed -o '%D') ]] && break; sleep 0.5; done
 
 out="$WORK/job.out"
 job=$(HEPGNN="$HEPGNN" sbatch --parsable "${shape[@]}" --time=5 -o "$out" \
     "$HEPGNN_SOURCE_DIR/scripts/slurm/train.sbatch" "$WORK/cfg.yaml") || fail "sbatch refused the job"
 
 # Signal once the first epoch is done (the run is under way, not starting up).
-deadline=$((SECONDS + 90))
+# (Generous: on a loaded 2-core machine two clusters and their jobs share the cores.)
+deadline=$((SECONDS + 180))
 until grep -q "^epoch 1/$epochs: loss" "$out" 2>/dev/null; do
-    ((SECONDS < deadline)) || { dump_job "$job" "$out"; fail "no epoch finished within 90 s"; }
+    ((SECONDS < deadline)) || { dump_job "$job" "$out"; fail "no epoch finished within 180 s"; }
     [[ $(job_field "$job" JobState) =~ ^(PENDING|RUNNING|CONFIGURING)$ ]] ||
         { dump_job "$job" "$out"; fail "job ended before the first epoch"; }
     sleep 0.2
@@ -66,15 +69,6 @@ assert epochs == list(range(1, n + 1)), f"epoch summaries {epochs}"
 steps = [l["step"] for l in lines if "loss" in l]
 assert steps == sorted(steps), f"training steps not increasing: {steps}"
 PY
-"$PYTHON" - "$WORK/ref/checkpoints/last.ckpt" "$WORK/run/checkpoints/last.ckpt" <<'PY' || fail "requeued run differs"
-import io, struct, sys, torch, zlib
-def params(path):
-    data = open(path, "rb").read()
-    assert data[:8] == b"HEPGNNCK" and zlib.crc32(data[24:]) == struct.unpack("<I", data[12:16])[0]
-    return dict(torch.jit.load(io.BytesIO(data[24:])).named_parameters())
-a, b = params(sys.argv[1]), params(sys.argv[2])
-keys = [k for k in a if k.startswith("model.") or k == "rng"]
-assert len(keys) > 10 and all(torch.equal(a[k], b[k]) for k in keys), "parameters differ"
-print(f"{len(keys)} tensors bit-identical to the uninterrupted job")
-PY
+"$PYTHON" "$TESTS_DIR/compare_checkpoints.py" "$WORK/ref/checkpoints/last.ckpt" \
+    "$WORK/run/checkpoints/last.ckpt" || fail "the requeued job differs from the uninterrupted one"
 echo "slurm_requeue: ok (job $job, ${shape[*]})"
