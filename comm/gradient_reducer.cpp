@@ -100,7 +100,7 @@ void GradientReducer::begin_step() {
 }
 
 std::vector<double> GradientReducer::launch_offsets() const {
-    std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(mutex_));
+    std::lock_guard<std::mutex> lock(mutex_);
     return launch_offsets_;
 }
 

@@ -100,7 +100,7 @@ private:
     Config config_;
     std::vector<float*> buffers_;
 
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::vector<int> pending_;     // per bucket: slots not yet ready
     std::vector<uint8_t> marked_;  // per parameter, this step

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/text_file.hpp"
 #include "data/graph_file.hpp"
 #include "fuzz/fuzz_input.hpp"
 
@@ -55,13 +56,7 @@ const std::string& template_file() {
         w.append(small_graph(7, 0, 12, 30));
         w.append(small_graph(7, 1, 9, 17));
         w.commit();
-        std::FILE* f = std::fopen(path.c_str(), "rb");
-        std::string out;
-        char buf[4096];
-        size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-        std::fclose(f);
-        return out;
+        return read_text_file(path);
     }();
     return bytes;
 }

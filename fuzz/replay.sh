@@ -8,8 +8,14 @@ set -euo pipefail
 work="$(mktemp -d -t hepgnn-replay.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 bash "$HEPGNN_SOURCE_DIR/fuzz/make_seeds.sh" "$work/seeds" >/dev/null
-for target in trackml_csv graph_file config module_map checkpoint; do
+# Every target fuzz/CMakeLists.txt builds (HEPGNN_FUZZ_TARGETS).
+shopt -s nullglob
+bins=("$REPLAY_DIR"/hepgnn_fuzz_replay_*)
+((${#bins[@]})) || { echo "FAIL: no replay binaries in $REPLAY_DIR" >&2; exit 1; }
+for bin in "${bins[@]}"; do
+    target="${bin##*/hepgnn_fuzz_replay_}"
+    [[ -d $work/seeds/$target ]] || { echo "FAIL: make_seeds.sh makes no seeds for $target" >&2; exit 1; }
     inputs=("$work/seeds/$target")
     [[ -d $HEPGNN_SOURCE_DIR/fuzz/regressions/$target ]] && inputs+=("$HEPGNN_SOURCE_DIR/fuzz/regressions/$target")
-    "$REPLAY_DIR/hepgnn_fuzz_replay_$target" "${inputs[@]}" || { echo "FAIL: $target" >&2; exit 1; }
+    "$bin" "${inputs[@]}" || { echo "FAIL: $target" >&2; exit 1; }
 done

@@ -13,8 +13,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-60}"
 shift || true
-targets=("$@")
-((${#targets[@]})) || targets=(trackml_csv graph_file config module_map checkpoint)
+targets=("$@")  # default: every target fuzz/CMakeLists.txt builds (after the build below)
 build="$(realpath -m "${FUZZ_BUILD_DIR:-$here/build-fuzz}")"
 
 if [[ $seconds == -h || $seconds == --help ]]; then
@@ -34,6 +33,12 @@ cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     { cat "$build/configure.log" >&2; echo "fuzz.sh: cmake configure failed" >&2; exit 1; }
 cmake --build "$build" --target hepgnn_fuzz_targets -j2 >"$build/build.log" 2>&1 ||
     { tail -n 40 "$build/build.log" >&2; echo "fuzz.sh: building the fuzz targets failed" >&2; exit 1; }
+if ((${#targets[@]} == 0)); then
+    for bin in "$build"/fuzz/hepgnn_fuzz_*; do
+        [[ -x $bin && ! -d $bin ]] && targets+=("${bin##*/hepgnn_fuzz_}")
+    done
+fi
+((${#targets[@]})) || { echo "fuzz.sh: no fuzz targets were built in $build/fuzz" >&2; exit 1; }
 
 # Seeds from a regular build's hepgnn (scripts/test.sh and .ci/run make one).
 hepgnn="${HEPGNN:-$here/build/bin/hepgnn}"

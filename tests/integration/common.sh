@@ -64,6 +64,32 @@ stop_watchdog() {
     kill "$WATCHDOG" 2>/dev/null || true
 }
 
+# wait_launcher SECONDS LAUNCHER [PID...]: waits for LAUNCHER (mpirun, srun)
+# to end, under a watchdog that kills it and the PIDs after SECONDS; sets RC
+# to its exit status and ELAPSED to the seconds waited.
+wait_launcher() {
+    local start=$SECONDS
+    start_watchdog "$@"
+    RC=0
+    wait "$2" || RC=$?
+    ELAPSED=$((SECONDS - start))
+    stop_watchdog
+}
+
+# expect_checkpoint_loads CKPT DATA.h5 AFTER: `evaluate` still loads CKPT.
+expect_checkpoint_loads() {
+    "$HEPGNN" evaluate --checkpoint "$1" --data "$2" --out "$(mktemp -d -p "$WORK")" >/dev/null 2>&1 ||
+        fail "$(basename "$1") is not loadable after $3"
+}
+
+# wait_nodes_free: until no SLURM node is allocated or completing (at most 60 s).
+wait_nodes_free() {
+    for _ in $(seq 120); do
+        [[ -z $(sinfo -h -t completing,allocated,mixed -o '%D') ]] && return 0
+        sleep 0.5
+    done
+}
+
 # wait_for_line PATTERN FILE SECONDS: waits until FILE has a line matching PATTERN.
 wait_for_line() {
     local deadline=$((SECONDS + $3))

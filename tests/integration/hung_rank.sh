@@ -25,24 +25,18 @@ wait_for_line "^epoch 3/" "$WORK/log.txt" 60
 victim=$(rank_pid 1 "$WORK/cfg.yaml")
 [[ -n "$victim" ]] || fail "could not find rank 1"
 kill -STOP "$victim"
-start=$SECONDS
-start_watchdog 120 "$launcher" "$victim"
-rc=0
-wait "$launcher" || rc=$?
-elapsed=$((SECONDS - start))
-stop_watchdog
+wait_launcher 120 "$launcher" "$victim"
 kill -9 "$victim" 2>/dev/null || true
-[[ $rc -ne 0 ]] || fail "the job exited 0 with a stopped rank"
-[[ $elapsed -le 40 ]] || { cat "$WORK/log.txt"; fail "the job took ${elapsed} s to end (deadline 30 s + 10 s)"; }
+[[ $RC -ne 0 ]] || fail "the job exited 0 with a stopped rank"
+[[ $ELAPSED -le 40 ]] || { cat "$WORK/log.txt"; fail "the job took ${ELAPSED} s to end (deadline 30 s + 10 s)"; }
 grep -q "rank 0: collective #[0-9]* (.*) has waited [0-9.]* s for rank(s) 1 " "$WORK/log.txt" ||
     { cat "$WORK/log.txt"; fail "no stall report naming rank 1"; }
 grep -q "hepgnn: error: rank 0: .*distributed.timeout_s = 30 s; absent rank(s): 1 " "$WORK/log.txt" ||
     { cat "$WORK/log.txt"; fail "no error line naming rank 1"; }
-echo "stopped rank: job ended in ${elapsed} s with status $rc"
+echo "stopped rank: job ended in ${ELAPSED} s with status $RC"
 echo "  $(grep -m1 'warning: rank 0' "$WORK/log.txt")"
 echo "  $(grep -m1 'error: rank 0' "$WORK/log.txt")"
-"$HEPGNN" evaluate --checkpoint "$WORK/run/checkpoints/last.ckpt" --data "$WORK/train.h5" \
-    --out "$WORK/eval" >/dev/null 2>&1 || fail "last.ckpt is not loadable after the hang"
+expect_checkpoint_loads "$WORK/run/checkpoints/last.ckpt" "$WORK/train.h5" "the hang"
 
 # --- stopped for 8 s, then continued: a stall report, then a normal end.
 rm -rf "$WORK/run"
@@ -54,11 +48,8 @@ victim=$(rank_pid 1 "$WORK/cfg.yaml")
 kill -STOP "$victim"
 sleep 8
 kill -CONT "$victim"
-start_watchdog 120 "$launcher"
-rc=0
-wait "$launcher" || rc=$?
-stop_watchdog
-[[ $rc -eq 0 ]] || { cat "$WORK/log2.txt"; fail "the run failed after its rank continued"; }
+wait_launcher 120 "$launcher"
+[[ $RC -eq 0 ]] || { cat "$WORK/log2.txt"; fail "the run failed after its rank continued"; }
 grep -q "has waited [0-9.]* s for rank(s) 1 " "$WORK/log2.txt" ||
     { cat "$WORK/log2.txt"; fail "no stall report while rank 1 was stopped"; }
 echo "hung_rank: OK"

@@ -17,18 +17,12 @@ wait_for_line "^epoch 2/" "$WORK/log.txt" 60
 victim=$(rank_pid 1 "$WORK/cfg.yaml")
 [[ -n "$victim" ]] || fail "could not find rank 1"
 kill -9 "$victim"
-start=$SECONDS
-rc=0
-start_watchdog 90 "$launcher"
-wait "$launcher" || rc=$?
-stop_watchdog
-elapsed=$((SECONDS - start))
-[[ $rc -ne 0 ]] || fail "the job exited 0 after losing a rank"
-[[ $elapsed -le 60 ]] || fail "the job took ${elapsed}s to end after losing a rank"
+wait_launcher 90 "$launcher"
+[[ $RC -ne 0 ]] || fail "the job exited 0 after losing a rank"
+[[ $ELAPSED -le 60 ]] || fail "the job took ${ELAPSED}s to end after losing a rank"
 grep -qi "rank 1" "$WORK/log.txt" || { cat "$WORK/log.txt"; fail "no message names the lost rank 1"; }
-echo "lost rank: job ended in ${elapsed}s with status $rc: $(grep -i 'rank 1' "$WORK/log.txt" | head -1)"
+echo "lost rank: job ended in ${ELAPSED}s with status $RC: $(grep -i 'rank 1' "$WORK/log.txt" | head -1)"
 
 # The last checkpoint (written atomically at the end of an epoch) still loads.
-"$HEPGNN" evaluate --checkpoint "$WORK/run/checkpoints/last.ckpt" --data "$WORK/train.h5" \
-    --out "$WORK/eval" >/dev/null 2>&1 || fail "last.ckpt is not loadable after the crash"
+expect_checkpoint_loads "$WORK/run/checkpoints/last.ckpt" "$WORK/train.h5" "the crash"
 echo "lost_rank: OK"

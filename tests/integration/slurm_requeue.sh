@@ -31,8 +31,7 @@ ref=$(HEPGNN="$HEPGNN" sbatch --parsable "${shape[@]}" --time=5 -o "$WORK/ref.ou
     fail "sbatch refused the reference job"
 state=$(wait_job "$ref" "$WORK/ref.out" 150)
 [[ $state == COMPLETED ]] || { dump_job "$ref" "$WORK/ref.out"; fail "reference job ended $state"; }
-# Its nodes are free again before the next job (COMPLETING can take a moment).
-for _ in $(seq 120); do [[ -z $(sinfo -h -t completing,allocated,mixed -o '%D') ]] && break; sleep 0.5; done
+wait_nodes_free  # COMPLETING can take a moment
 
 out="$WORK/job.out"
 job=$(HEPGNN="$HEPGNN" sbatch --parsable "${shape[@]}" --time=5 -o "$out" \
