@@ -59,16 +59,27 @@ GraphInput layered_graph(int64_t n_nodes, int64_t n_edges, uint64_t seed = 1) {
     return GraphInput::make(torch::randn({n_nodes, 3}), senders, receivers);
 }
 
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 enum Variant { kFast = 0, kFastCheckpointing = 1, kPlain = 2 };
 
-/// Before timing: the fast and plain forms must give the same logits (else skip with an error).
+/// Before timing: the fast forms (differentiable, and fused for inference) and the plain form
+/// must give the same logits (else skip with an error).
 bool fast_matches_plain(InteractionNetwork& model, const GraphInput& graph,
                         benchmark::State& state) {
     torch::NoGradGuard no_grad;
-    const auto diff = (model.forward(graph) - plain_forward(model, graph)).abs().max();
-    if (diff.item<float>() <= 1e-4f) return true;
-    state.SkipWithError("fast and plain logits differ");
-    return false;
+    const auto plain = plain_forward(model, graph);
+    for (const auto& fast : {model.differentiable_forward(graph), model.forward(graph)}) {
+        if ((fast - plain).abs().max().item<float>() > 1e-4f) {
+            state.SkipWithError("fast and plain logits differ");
+            return false;
+        }
+    }
+    return true;
 }
 
 void BM_ModelStep(benchmark::State& state) {
@@ -133,11 +144,6 @@ void BM_ModelStepPair(benchmark::State& state) {
             ratio.push_back(plain.back() / fast.back());
         }
     }
-    const auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        const size_t n = v.size();
-        return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-    };
     state.counters["fast_ms"] = median(fast);
     state.counters["plain_ms"] = median(plain);
     state.counters["plain_over_fast"] = median(ratio);
@@ -148,6 +154,72 @@ BENCHMARK(BM_ModelStepPair)
     ->Args({5000, 30000, 1, 9})
     ->Args({50000, 300000, 2, 3})
     ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
+
+/// Inference (no-grad) forwards alternated in one process, as ModelStepPair: the fused inference
+/// forward (what forward() runs without autograd, Note [Inference forward]) against the
+/// differentiable forward under no-grad (what inference ran before) and plain_forward. Counters:
+/// medians of fused_ms, differentiable_ms, plain_ms, and of the per-round ratios.
+void BM_InferencePair(benchmark::State& state) {
+    at::set_num_threads(static_cast<int>(state.range(2)));
+    const auto graph = layered_graph(state.range(0), state.range(1));
+    torch::manual_seed(7);
+    InteractionNetwork model{ModelConfig{}};
+    torch::NoGradGuard no_grad;
+    if (!fast_matches_plain(model, graph, state)) return;
+    auto time = [&](int variant) {
+        const auto start = std::chrono::steady_clock::now();
+        auto logits = variant == 0   ? model.forward(graph)
+                      : variant == 1 ? model.differentiable_forward(graph)
+                                     : plain_forward(model, graph);
+        benchmark::DoNotOptimize(logits.data_ptr<float>());
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count();
+    };
+    for (int v = 0; v < 3; ++v) time(v);  // warm-up: first-touch allocations
+    std::vector<double> ms[3], over_differentiable, over_plain;
+    for (auto _ : state) {
+        for (int64_t round = 0; round < state.range(3); ++round) {
+            double t[3];
+            for (int k = 0; k < 3; ++k) {
+                const int v = (k + round) % 3;  // rotate which form runs first
+                t[v] = time(v);
+            }
+            for (int v = 0; v < 3; ++v) ms[v].push_back(t[v]);
+            over_differentiable.push_back(t[1] / t[0]);
+            over_plain.push_back(t[2] / t[0]);
+        }
+    }
+    state.counters["fused_ms"] = median(ms[0]);
+    state.counters["differentiable_ms"] = median(ms[1]);
+    state.counters["plain_ms"] = median(ms[2]);
+    state.counters["differentiable_over_fused"] = median(over_differentiable);
+    state.counters["plain_over_fused"] = median(over_plain);
+}
+BENCHMARK(BM_InferencePair)
+    ->ArgNames({"nodes", "edges", "threads", "rounds"})
+    ->Args({100000, 1000000, 2, 5})
+    ->Args({100000, 1000000, 1, 3})
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
+
+/// The fused inference forward alone (for profiles and its peak memory).
+void BM_InferenceForward(benchmark::State& state) {
+    at::set_num_threads(static_cast<int>(state.range(2)));
+    const auto graph = layered_graph(state.range(0), state.range(1));
+    torch::manual_seed(7);
+    InteractionNetwork model{ModelConfig{}};
+    torch::NoGradGuard no_grad;
+    for (auto _ : state) benchmark::DoNotOptimize(model.forward(graph).data_ptr<float>());
+    state.counters["peak_rss_mb"] = hepgnn::peak_rss_mb();
+}
+BENCHMARK(BM_InferenceForward)
+    ->ArgNames({"nodes", "edges", "threads"})
+    ->Args({100000, 1000000, 2})
+    ->Args({100000, 1000000, 1})
+    ->Iterations(3)
     ->UseRealTime()
     ->Unit(benchmark::kSecond);
 

@@ -2,37 +2,24 @@
 
 #include <ATen/ATen.h>
 
-#include <vector>
-
 #include "core/error.hpp"
+#include "models/ops/segment_kernels.hpp"
 
 namespace hepgnn::models {
 namespace {
 
-// Note [Segment sums] (see segment_ops.hpp): a counting sort groups the edges by node.
-// Pass 1 counts the edges of each node, an exclusive prefix sum turns the counts into row
-// pointers, and pass 2 drops each edge into the next free slot of its node. Pass 2 visits the
-// edges in ascending order, so the edges of one node stay ascending (a stable sort): the
-// summation order of every segment is fixed by the graph alone.
+// Note [Segment sums] (see segment_ops.hpp): a stable counting sort groups the edges by node.
 SegmentIndex counting_sort(const torch::Tensor& node_of_edge, int64_t n_nodes, const char* what) {
     const int64_t n_edges = node_of_edge.size(0);
-    auto rowptr = torch::zeros({n_nodes + 1}, torch::kInt64);
+    auto rowptr = torch::empty({n_nodes + 1}, torch::kInt64);
     auto perm = torch::empty({n_edges}, torch::kInt64);
     const int64_t* node = node_of_edge.data_ptr<int64_t>();
-    int64_t* ptr = rowptr.data_ptr<int64_t>();
-    int64_t* out = perm.data_ptr<int64_t>();
-
-    for (int64_t e = 0; e < n_edges; ++e) {
-        const int64_t n = node[e];
-        HEPGNN_CHECK(n >= 0 && n < n_nodes,
-                     "graph input: {}[{}] = {} is not a node index (the graph has {} nodes); "
-                     "check that edge indices are local to their graph",
-                     what, e, n, n_nodes);
-        ++ptr[n + 1];
-    }
-    for (int64_t n = 0; n < n_nodes; ++n) ptr[n + 1] += ptr[n];
-    std::vector<int64_t> next(ptr, ptr + n_nodes);
-    for (int64_t e = 0; e < n_edges; ++e) out[next[node[e]]++] = e;
+    const int64_t bad = ops::group_edges_by_node(node, n_edges, n_nodes, perm.data_ptr<int64_t>(),
+                                                 rowptr.data_ptr<int64_t>());
+    HEPGNN_CHECK(bad < 0,
+                 "graph input: {}[{}] = {} is not a node index (the graph has {} nodes); "
+                 "check that edge indices are local to their graph",
+                 what, bad, bad < 0 ? 0 : node[bad], n_nodes);
     return {perm, rowptr, node_of_edge};
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "models/checkpoint.hpp"
+#include "models/ops/interaction_network_inference.hpp"
 #include "models/segment_ops.hpp"
 
 namespace hepgnn::models {
@@ -95,7 +96,32 @@ std::pair<torch::Tensor, torch::Tensor> InteractionNetwork::iteration(
     return {std::move(x_next), std::move(e_next)};
 }
 
+ops::InteractionNetworkShape InteractionNetwork::shape() const {
+    ops::InteractionNetworkShape s;
+    s.n_graph_iters = config_.n_graph_iters;
+    s.n_mlp_layers = config_.n_mlp_layers;
+    s.aggregation = config_.aggregation;
+    s.activation = config_.activation;
+    s.layer_norm = config_.layer_norm;
+    return s;
+}
+
 torch::Tensor InteractionNetwork::forward(const GraphInput& graph) {
+    check_graph(config_, graph);
+    // Without autograd (evaluate, infer, validation), the fused forward of Note [Inference
+    // forward]: same function, no activations kept, a fraction of the memory traffic.
+    const auto type = graph.x.scalar_type();
+    if (!torch::GradMode::is_enabled() && graph.x.is_cpu() &&
+        (type == torch::kFloat || type == torch::kDouble)) {
+        const auto& ix = graph.index;
+        return ops::interaction_network_inference(
+            graph.x, graph.senders, graph.receivers, {ix.by_receiver.perm, ix.by_receiver.rowptr},
+            {ix.by_sender.perm, ix.by_sender.rowptr}, parameters(), shape());
+    }
+    return differentiable_forward(graph);
+}
+
+torch::Tensor InteractionNetwork::differentiable_forward(const GraphInput& graph) {
     check_graph(config_, graph);
     torch::Tensor inv_in, inv_out;
     if (aggregation_ == Aggregation::mean) {

@@ -12,6 +12,7 @@
 
 #include "models/gnn_model.hpp"
 #include "models/mlp.hpp"
+#include "models/ops/interaction_network_inference.hpp"
 
 namespace hepgnn::models {
 
@@ -28,8 +29,14 @@ class InteractionNetwork : public GnnModel {
 public:
     explicit InteractionNetwork(ModelConfig config);
 
-    /// Logits [E] in the edge order of `graph`.
+    /// Logits [E] in the edge order of `graph`. Under no-grad on the CPU, the fused inference
+    /// forward of models/ops/ (Note [Inference forward]); otherwise the differentiable one.
     torch::Tensor forward(const GraphInput& graph) override;
+    /// The differentiable forward (with model.checkpointing, Note [Checkpointing]), in any mode.
+    torch::Tensor differentiable_forward(const GraphInput& graph);
+
+    /// The network's shape for ops::interaction_network_inference and the custom op.
+    ops::InteractionNetworkShape shape() const;
 
     Aggregation aggregation() const { return aggregation_; }
     Mlp node_encoder() const { return node_encoder_; }

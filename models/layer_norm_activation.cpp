@@ -9,60 +9,23 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "models/vector_clones.hpp"
+#include "models/ops/row_math.hpp"
+#include "models/ops/vector_clones.hpp"
 
 namespace hepgnn::models {
 namespace {
 
+using ops::activate;
+using ops::row_dot;
+using ops::row_sum;
 using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // ---- kernels: CPU, contiguous [rows, H] (Note [Fused layer norm]) -------------------------------
 
-// Row sums use this many independent accumulators: the compiler can keep them in one vector
-// register without reassociating floating-point additions (which it may not do on its own), and
-// the rounding depends only on H.
-constexpr int64_t kLanes = 8;
 // Rows per block of the column sums of backward: fixed, so the summation order is too.
 constexpr int64_t kBlockRows = 256;
-
-// Always inlined, so that they are compiled for the target of each kernel clone below.
-template <typename T>
-__attribute__((always_inline)) inline T row_sum(const T* __restrict v, int64_t n) {
-    T acc[kLanes] = {};
-    int64_t d = 0;
-    for (; d + kLanes <= n; d += kLanes)
-        for (int64_t j = 0; j < kLanes; ++j) acc[j] += v[d + j];
-    T s = 0;
-    for (int64_t j = 0; j < kLanes; ++j) s += acc[j];
-    for (; d < n; ++d) s += v[d];
-    return s;
-}
-
-template <typename T>
-__attribute__((always_inline)) inline T row_dot(const T* __restrict a, const T* __restrict b,
-                                                int64_t n) {
-    T acc[kLanes] = {};
-    int64_t d = 0;
-    for (; d + kLanes <= n; d += kLanes)
-        for (int64_t j = 0; j < kLanes; ++j) acc[j] += a[d + j] * b[d + j];
-    T s = 0;
-    for (int64_t j = 0; j < kLanes; ++j) s += acc[j];
-    for (; d < n; ++d) s += a[d] * b[d];
-    return s;
-}
-
-template <Activation A, typename T>
-__attribute__((always_inline)) inline T activate(T p) {
-    if constexpr (A == Activation::relu) {
-        return p < T(0) ? T(0) : p;  // a NaN stays NaN, as in torch::relu
-    } else if constexpr (A == Activation::tanh) {
-        return std::tanh(p);
-    } else {
-        return p / (T(1) + std::exp(-p));
-    }
-}
 
 /// d act / d p for tanh (from the output y) and silu (from the pre-activation p).
 template <Activation A, typename T>

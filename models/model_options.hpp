@@ -5,10 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "models/ops/row_math.hpp"
+
 namespace hepgnn::models {
 
-enum class Aggregation { sum, mean, max, sum_max };
-enum class Activation { relu, tanh, silu };
+using ops::Activation;  // models/ops (libhepgnn_ops.so) holds the enums: models use it
+using ops::Aggregation;
 
 /// "sum" | "mean" | "max" | "sum_max"; otherwise hepgnn::Error naming `key`.
 Aggregation parse_aggregation(const std::string& name,

@@ -10,8 +10,9 @@
 #include <type_traits>
 
 #include "core/error.hpp"
+#include "models/ops/segment_kernels.hpp"
+#include "models/ops/vector_clones.hpp"
 #include "models/row_blocked_matmul.hpp"
-#include "models/vector_clones.hpp"
 
 namespace hepgnn::models {
 namespace {
@@ -22,16 +23,7 @@ using torch::autograd::variable_list;
 
 // ---- kernels: CPU, contiguous row-major [rows, D] buffers (Note [Segment sums]) -------------
 
-/// Rows per task for at::parallel_for so that one task touches about 32k elements
-/// (at::internal::GRAIN_SIZE): small graphs run inline, large ones split evenly.
-int64_t grain_for(int64_t rows, int64_t elements) {
-    const int64_t per_row = std::max<int64_t>(1, elements / std::max<int64_t>(1, rows));
-    return std::max<int64_t>(1, 32768 / per_row);
-}
-
-// Rows of the model's width (H = 64 floats, four cache lines) take a specialised path: the row
-// sum stays in registers, and the rows a few edges ahead are prefetched, since the edges of a
-// node lie anywhere in `values` (and in big graphs far outside the caches).
+// The 64-wide rows of gather_add: prefetch the node rows of edges a few ahead.
 constexpr int64_t kWide = 64;
 constexpr int64_t kPrefetchAhead = 4;
 
@@ -39,77 +31,11 @@ inline void prefetch_row(const float* row) {
     for (int64_t d = 0; d < kWide; d += 16) __builtin_prefetch(row + d);
 }
 
-HEPGNN_VECTOR_CLONES
-void segment_sum_rows_wide(const float* values, const int64_t* perm, const int64_t* rowptr,
-                           int64_t begin, int64_t end, float* out) {
-    const int64_t last = rowptr[end];
-    for (int64_t n = begin; n < end; ++n) {
-        float acc[kWide] = {};
-        for (int64_t k = rowptr[n]; k < rowptr[n + 1]; ++k) {
-            if (k + kPrefetchAhead < last) prefetch_row(values + perm[k + kPrefetchAhead] * kWide);
-            const float* __restrict v = values + perm[k] * kWide;
-            for (int64_t d = 0; d < kWide; ++d) acc[d] += v[d];
-        }
-        std::memcpy(out + n * kWide, acc, sizeof(acc));
-    }
-}
-
-template <typename T>
-void segment_sum_kernel(const T* values, const int64_t* perm, const int64_t* rowptr,
-                        int64_t n_nodes, int64_t dim, T* out) {
-    const int64_t work = (rowptr[n_nodes] + n_nodes) * dim;
-    at::parallel_for(0, n_nodes, grain_for(n_nodes, work), [&](int64_t begin, int64_t end) {
-        if constexpr (std::is_same_v<T, float>) {
-            if (dim == kWide) return segment_sum_rows_wide(values, perm, rowptr, begin, end, out);
-        }
-        for (int64_t n = begin; n < end; ++n) {
-            T* __restrict o = out + n * dim;
-            std::fill(o, o + dim, T(0));
-            for (int64_t k = rowptr[n]; k < rowptr[n + 1]; ++k) {
-                const T* __restrict v = values + perm[k] * dim;
-                for (int64_t d = 0; d < dim; ++d) o[d] += v[d];
-            }
-        }
-    });
-}
-
-template <typename T>
-void segment_max_kernel(const T* values, const int64_t* perm, const int64_t* rowptr,
-                        int64_t n_nodes, int64_t dim, T* out, int64_t* arg) {
-    const int64_t work = (rowptr[n_nodes] + n_nodes) * dim;
-    at::parallel_for(0, n_nodes, grain_for(n_nodes, work), [&](int64_t begin, int64_t end) {
-        for (int64_t n = begin; n < end; ++n) {
-            T* __restrict o = out + n * dim;
-            int64_t* __restrict a = arg + n * dim;
-            const int64_t first = rowptr[n], last = rowptr[n + 1];
-            if (first == last) {
-                std::fill(o, o + dim, T(0));
-                std::fill(a, a + dim, int64_t(-1));
-                continue;
-            }
-            const T* v0 = values + perm[first] * dim;
-            std::copy(v0, v0 + dim, o);
-            std::fill(a, a + dim, perm[first]);
-            for (int64_t k = first + 1; k < last; ++k) {
-                const int64_t edge = perm[k];
-                const T* __restrict v = values + edge * dim;
-                for (int64_t d = 0; d < dim; ++d) {
-                    // Strictly greater keeps the first maximum; a NaN wins and stays.
-                    if (v[d] > o[d] || (std::isnan(v[d]) && !std::isnan(o[d]))) {
-                        o[d] = v[d];
-                        a[d] = edge;
-                    }
-                }
-            }
-        }
-    });
-}
-
 template <typename T>
 void segment_max_backward_kernel(const T* grad, const int64_t* arg, const int64_t* perm,
                                  const int64_t* rowptr, int64_t n_nodes, int64_t dim, T* out) {
     const int64_t work = (rowptr[n_nodes] + n_nodes) * dim;
-    at::parallel_for(0, n_nodes, grain_for(n_nodes, work), [&](int64_t begin, int64_t end) {
+    at::parallel_for(0, n_nodes, ops::grain_for(n_nodes, work), [&](int64_t begin, int64_t end) {
         for (int64_t n = begin; n < end; ++n) {
             const T* __restrict g = grad + n * dim;
             const int64_t* __restrict a = arg + n * dim;
@@ -125,7 +51,7 @@ void segment_max_backward_kernel(const T* grad, const int64_t* arg, const int64_
 
 template <typename T>
 void gather_rows_kernel(const T* x, const int64_t* node, int64_t n_edges, int64_t dim, T* out) {
-    at::parallel_for(0, n_edges, grain_for(n_edges, n_edges * dim),
+    at::parallel_for(0, n_edges, ops::grain_for(n_edges, n_edges * dim),
                      [&](int64_t begin, int64_t end) {
                          for (int64_t e = begin; e < end; ++e)
                              std::memcpy(out + e * dim, x + node[e] * dim, dim * sizeof(T));
@@ -160,7 +86,7 @@ void gather_add_rows_wide(const float* a, const float* b, const float* c, const 
 template <typename T>
 void gather_add_kernel(const T* a, const T* b, const T* c, const int64_t* senders,
                        const int64_t* receivers, int64_t n_edges, int64_t dim, T* out) {
-    at::parallel_for(0, n_edges, grain_for(n_edges, 3 * n_edges * dim),
+    at::parallel_for(0, n_edges, ops::grain_for(n_edges, 3 * n_edges * dim),
                      [&](int64_t begin, int64_t end) {
                          if constexpr (std::is_same_v<T, float>) {
                              if (dim == kWide)
@@ -200,9 +126,8 @@ Tensor segment_sum_cpu(const Tensor& values, const SegmentIndex& index) {
     const int64_t n_nodes = index.num_nodes(), dim = values.size(1);
     auto out = torch::empty({n_nodes, dim}, values.options());
     AT_DISPATCH_FLOATING_TYPES(values.scalar_type(), "hepgnn::segment_sum", [&] {
-        segment_sum_kernel(values.data_ptr<scalar_t>(), index.perm.data_ptr<int64_t>(),
-                           index.rowptr.data_ptr<int64_t>(), n_nodes, dim,
-                           out.data_ptr<scalar_t>());
+        ops::segment_sum(values.data_ptr<scalar_t>(), index.perm.data_ptr<int64_t>(),
+                         index.rowptr.data_ptr<int64_t>(), n_nodes, dim, out.data_ptr<scalar_t>());
     });
     return out;
 }
@@ -273,9 +198,9 @@ struct SegmentMaxFunction : torch::autograd::Function<SegmentMaxFunction> {
         auto out = torch::empty({n_nodes, dim}, values.options());
         auto arg = torch::empty({n_nodes, dim}, values.options().dtype(torch::kInt64));
         AT_DISPATCH_FLOATING_TYPES(values.scalar_type(), "hepgnn::segment_max", [&] {
-            segment_max_kernel(values.data_ptr<scalar_t>(), index.perm.data_ptr<int64_t>(),
-                               index.rowptr.data_ptr<int64_t>(), n_nodes, dim,
-                               out.data_ptr<scalar_t>(), arg.data_ptr<int64_t>());
+            ops::segment_max(values.data_ptr<scalar_t>(), index.perm.data_ptr<int64_t>(),
+                             index.rowptr.data_ptr<int64_t>(), n_nodes, dim,
+                             out.data_ptr<scalar_t>(), arg.data_ptr<int64_t>());
         });
         save_index(ctx, "index", index);
         ctx->saved_data["arg"] = arg;

@@ -1,6 +1,7 @@
 #include "models/torchscript_export.hpp"
 
 #include <fmt/format.h>
+#include <torch/csrc/jit/frontend/resolver.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -97,10 +98,36 @@ std::string forward_method(const InteractionNetwork& model) {
     return f;
 }
 
+/// Resolves `hepgnn.<op>` in generated source to the custom ops of models/ops/torch_library.cpp
+/// (the native resolver knows `torch` only); the saved module names them ops.hepgnn.<op>.
+struct HepgnnOpsResolver : torch::jit::NativeResolver {
+    std::shared_ptr<torch::jit::SugaredValue> resolveValue(
+        const std::string& name, torch::jit::GraphFunction& m,
+        const torch::jit::SourceRange& loc) override {
+        if (name == "hepgnn") return std::make_shared<torch::jit::BuiltinModule>("hepgnn");
+        return torch::jit::NativeResolver::resolveValue(name, m, loc);
+    }
+};
+
+/// The forward as one call of the custom op hepgnn::interaction_network
+/// (models/ops/torch_library.cpp) on the parameters in the model's order.
+std::string fused_forward_method(InteractionNetwork& model) {
+    const auto& c = model.config();
+    std::string params;
+    for (const auto& p : model.named_parameters())
+        params += (params.empty() ? "self." : ", self.") + attribute_name(p.key());
+    return fmt::format(
+        "def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:\n"
+        "    return hepgnn.interaction_network(x, edge_index, [{}], {}, {}, '{}', "
+        "'{}', {})\n",
+        params, c.n_graph_iters, c.n_mlp_layers, c.aggregation, c.activation,
+        c.layer_norm ? "True" : "False");
+}
+
 }  // namespace
 
 void export_torchscript(GnnModel& model, const std::filesystem::path& out,
-                        const std::map<std::string, std::string>& metadata) {
+                        const std::map<std::string, std::string>& metadata, TorchScriptOps ops) {
     auto* in = dynamic_cast<InteractionNetwork*>(&model);
     HEPGNN_CHECK(in != nullptr,
                  "export: model '{}' cannot be exported yet; TorchScript and ONNX export support "
@@ -123,12 +150,16 @@ void export_torchscript(GnnModel& model, const std::filesystem::path& out,
                                              {"layer_norm", in->config().layer_norm}}
                                   .dump());
     const std::string act = in->config().activation;
-    std::string source =
-        mlp_method("node_encoder", in->node_encoder(), act) +
-        mlp_method("edge_encoder", in->edge_encoder(), act) +
-        mlp_method("edge_net", in->edge_net(), act) + mlp_method("node_net", in->node_net(), act) +
-        mlp_method("edge_classifier", in->edge_classifier(), act) + forward_method(*in);
-    module.define(source);
+    if (ops == TorchScriptOps::fused) {
+        module.define(fused_forward_method(*in), std::make_shared<HepgnnOpsResolver>());
+    } else {
+        module.define(mlp_method("node_encoder", in->node_encoder(), act) +
+                      mlp_method("edge_encoder", in->edge_encoder(), act) +
+                      mlp_method("edge_net", in->edge_net(), act) +
+                      mlp_method("node_net", in->node_net(), act) +
+                      mlp_method("edge_classifier", in->edge_classifier(), act) +
+                      forward_method(*in));
+    }
 
     // Self-check on a random graph where many edges share a receiver.
     torch::manual_seed(0);

@@ -8,6 +8,7 @@
 #include "app/command.hpp"
 #include "core/error.hpp"
 #include "models/torchscript_export.hpp"
+#include "models/ops/library.hpp"
 #include "trainer/checkpoint.hpp"
 #ifdef HEPGNN_HAVE_ONNX
 #include "models/onnx_export.hpp"
@@ -21,6 +22,7 @@ struct ExportOptions {
     std::string format;
     std::string out;
     int opset = 17;
+    bool portable = false;
 };
 
 #ifdef HEPGNN_HAVE_ONNX
@@ -45,7 +47,9 @@ int run_export(const ExportOptions& opt, Context& ctx) {
     std::map<std::string, std::string> metadata;
     if (!state.features.empty()) metadata[data::kFeaturesMetadataKey] = state.features.to_json();
     if (opt.format == "torchscript") {
-        models::export_torchscript(*model, opt.out, metadata);
+        models::export_torchscript(
+            *model, opt.out, metadata,
+            opt.portable ? models::TorchScriptOps::portable : models::TorchScriptOps::fused);
     } else {
 #ifdef HEPGNN_HAVE_ONNX
         models::write_interaction_network_onnx(model->config(), parameter_map(*model), opt.out,
@@ -59,7 +63,10 @@ int run_export(const ExportOptions& opt, Context& ctx) {
     say(ctx, fmt::format("export: {} ({}, {} parameters) -> {} ({})", opt.checkpoint,
                          model->config().name, models::count_parameters(*model), opt.out,
                          opt.format == "onnx" ? fmt::format("onnx opset {}", opt.opset)
-                                              : std::string("torchscript")));
+                         : opt.portable       ? std::string("torchscript, plain torch ops")
+                                              : fmt::format("torchscript; load {} before "
+                                                                  "torch::jit::load",
+                                                            ops::library_path())));
     return 0;
 }
 
@@ -78,6 +85,10 @@ void add_export_command(CLI::App& app, Runner& selected) {
         ->required()
         ->check(CLI::IsMember({"torchscript", "onnx"}));
     cmd->add_option("--out", opt->out, "Output file (.pt or .onnx)")->required();
+    cmd->add_flag("--portable", opt->portable,
+                  "TorchScript of plain torch ops, for clients without libhepgnn_ops.so (by "
+                  "default the forward calls the fused custom op hepgnn::interaction_network, "
+                  "which the client loads from libhepgnn_ops.so)");
     cmd->add_option("--opset", opt->opset, "ONNX opset (16 or 17)")
         ->check(CLI::IsMember({16, 17}))
         ->capture_default_str();

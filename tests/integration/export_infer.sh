@@ -40,27 +40,38 @@ YAML
     "$HEPGNN" train --config "$WORK/$name.yaml" "$@" >/dev/null 2>&1 || fail "$name: train failed"
     local ckpt="$WORK/$name/checkpoints/last.ckpt"
     "$HEPGNN" export --checkpoint "$ckpt" --format torchscript --out "$WORK/$name.pt" >/dev/null
+    "$HEPGNN" export --checkpoint "$ckpt" --format torchscript --portable --out "$WORK/${name}_portable.pt" >/dev/null
     "$HEPGNN" export --checkpoint "$ckpt" --format onnx --out "$WORK/$name.onnx" >/dev/null
     for data in train hub; do
         "$HEPGNN" evaluate --checkpoint "$ckpt" --data "$WORK/$data.h5" --out "$WORK/eval_$name" \
             --save-logits "$WORK/${name}_$data.logits" >/dev/null 2>&1 || fail "$name: evaluate failed"
         "$PYTHON" - "$WORK/$name" "$WORK/$data.h5" "$WORK/${name}_$data.logits" "$NODE" \
-            "$HEPGNN_SOURCE_DIR/tests/export/onnx_runner.js" <<'PY' || fail "$name on $data: exports differ"
+            "$HEPGNN_SOURCE_DIR/tests/export/onnx_runner.js" "$OPS_LIBRARY" "$CLIENT" <<'PY' || fail "$name on $data: exports differ"
 import json, subprocess, sys, h5py, numpy as np, onnx, torch
-base, data, logits_file, node, runner = sys.argv[1:]
+base, data, logits_file, node, runner, ops_library, client = sys.argv[1:]
 onnx.checker.check_model(onnx.load(base + ".onnx"), full_check=True)
 want_all = np.fromfile(logits_file, dtype="<f4")
+portable = torch.jit.load(base + "_portable.pt")  # plain torch ops: no library needed
+torch.ops.load_library(ops_library)  # the default export calls hepgnn::interaction_network
 module = torch.jit.load(base + ".pt")
 f = h5py.File(data)
 no, eo = f["node_offsets"][:], f["edge_offsets"][:]
-worst_ts = worst_ort = 0.0
+worst_ts = worst_ort = worst_plain = worst_cpp = 0.0
 for g in range(len(no) - 1):
     x = f["x"][no[g]:no[g + 1]]
     ei = np.stack([f["senders"][eo[g]:eo[g + 1]], f["receivers"][eo[g]:eo[g + 1]]]).astype("<i8")
     want = want_all[eo[g]:eo[g + 1]]
     with torch.no_grad():
         ts = module(torch.from_numpy(x), torch.from_numpy(ei)).numpy()
+        plain = portable(torch.from_numpy(x), torch.from_numpy(ei)).numpy()
     x.astype("<f4").tofile(base + ".x"); ei.tofile(base + ".ei")
+    # A plain libtorch C++ client (links libtorch only, dlopens the op library), as ACTS's.
+    subprocess.run([client, "--model", base + ".pt", "--ops-library", ops_library, "--x", base + ".x",
+                    "--features", "3", "--edge-index", base + ".ei", "--out", base + ".cpp"],
+                   check=True, stdout=subprocess.DEVNULL)
+    cpp = np.fromfile(base + ".cpp", dtype="<f4")
+    worst_plain = max(worst_plain, float(np.abs(plain - want).max(initial=0)))
+    worst_cpp = max(worst_cpp, float(np.abs(cpp - want).max(initial=0)))
     subprocess.run([node, runner, "--model", base + ".onnx", "--x", base + ".x", "--features", "3",
                     "--edge-index", base + ".ei", "--out", base + ".out"], check=True)
     ort = np.fromfile(base + ".out", dtype="<f4")
@@ -75,14 +86,26 @@ meta = {p.key: p.value for p in onnx.load(base + ".onnx").metadata_props}
 for text in (extra["hepgnn.features"], meta["hepgnn.features"]):
     feats = json.loads(text)
     assert feats["names"] == ["r", "phi", "z"] and np.allclose(feats["scale"], scale), (feats, scale)
-print(f"{base}: {len(no) - 1} graphs, {len(want_all)} edges: torchscript {worst_ts:.2e}, onnxruntime {worst_ort:.2e}")
+print(f"{base}: {len(no) - 1} graphs, {len(want_all)} edges: torchscript {worst_ts:.2e} "
+      f"(portable {worst_plain:.2e}, C++ client {worst_cpp:.2e}), onnxruntime {worst_ort:.2e}")
 assert len(want_all) == eo[-1] and np.isfinite(want_all).all()
-assert worst_ts <= 1e-5, worst_ts
+assert worst_ts <= 1e-5 and worst_cpp <= 1e-5 and worst_plain <= 1e-5, (worst_ts, worst_cpp, worst_plain)
 assert worst_ort <= 1e-4, worst_ort
 PY
     done
 }
+OPS_LIBRARY="${HEPGNN_OPS_LIBRARY:-$(dirname "$HEPGNN")/../lib/libhepgnn_ops.so}"
+CLIENT="${HEPGNN_TORCHSCRIPT_CLIENT:-$(dirname "$HEPGNN")/hepgnn_torchscript_client}"
+[[ -f $OPS_LIBRARY && -x $CLIENT ]] || fail "need the op library ($OPS_LIBRARY) and the client ($CLIENT); build them"
 check_exports sum
+# The default export needs the op library: without it, torch names the op it lacks.
+x="$WORK/sum.x"; ei="$WORK/sum.ei"
+if "$CLIENT" --model "$WORK/sum.pt" --x "$x" --features 3 --edge-index "$ei" >/dev/null 2>"$WORK/noops.txt"; then
+    fail "the fused export ran without its op library"
+fi
+grep -q "hepgnn::interaction_network" "$WORK/noops.txt" || { cat "$WORK/noops.txt"; fail "no word of the missing op"; }
+"$CLIENT" --model "$WORK/sum_portable.pt" --x "$x" --features 3 --edge-index "$ei" >/dev/null \
+    || fail "the portable export needs no library"
 check_exports mean --set model.aggregation=mean --set model.activation=tanh
 check_exports maxagg --set model.aggregation=sum_max --set model.activation=silu --set model.n_mlp_layers=3
 

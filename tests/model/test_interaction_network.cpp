@@ -178,14 +178,94 @@ TEST(InteractionNetwork, SingleLayerMlpsEqualPlain) {
         EXPECT_LE(scaled_error(fast.grads.at(name), grad), 1e-10) << name;
 }
 
-TEST(InteractionNetwork, NoGradForwardWithCheckpointingMatches) {
-    auto g = random_graph(100, 800, 4);
+// ---- the fused inference forward (no-grad) equals the differentiable one ----------------------
+
+// (aggregation, activation, layer_norm, n_mlp_layers, hidden_dim, dtype). Hidden 64 in float32
+// takes the AVX-512 panel kernel, other widths and float64 the generic products.
+using InferenceCase = std::tuple<std::string, std::string, bool, int64_t, int64_t, torch::Dtype>;
+
+class InferenceForward : public ::testing::TestWithParam<InferenceCase> {};
+
+TEST_P(InferenceForward, EqualsTheTrainingAndPlainForwardsForAnyThreadCount) {
+    const auto& [aggregation, activation, layer_norm, layers, hidden, dtype] = GetParam();
+    auto g = random_graph(700, 6000, 17, 3, dtype);  // chunks of 256 edges: a partial last one
     ModelConfig c;
-    c.checkpointing = true;
+    c.aggregation = aggregation;
+    c.activation = activation;
+    c.layer_norm = layer_norm;
+    c.n_mlp_layers = layers;
+    c.hidden_dim = hidden;
+    c.checkpointing = true;  // ignored without autograd
+    torch::manual_seed(4);
     InteractionNetwork model{c};
-    auto with_grad = model.forward(g).detach();
+    model.to(dtype);
+    const auto differentiable = model.forward(g).detach();
+    ASSERT_TRUE(differentiable.requires_grad() == false);
     torch::NoGradGuard no_grad;
-    EXPECT_TRUE(torch::equal(model.forward(g), with_grad));
+    const auto plain = plain_forward(model, g);
+    torch::Tensor one_thread, two_threads;
+    {
+        ThreadScope threads(1);
+        one_thread = model.forward(g);
+    }
+    {
+        ThreadScope threads(2);
+        two_threads = model.forward(g);
+    }
+    const double tolerance = dtype == torch::kFloat32 ? 1e-5 : 1e-10;
+    ASSERT_EQ(one_thread.sizes(), torch::IntArrayRef({g.num_edges()}));
+    EXPECT_LE(scaled_error(one_thread, differentiable), tolerance);
+    EXPECT_LE(scaled_error(one_thread, plain), tolerance);
+    EXPECT_TRUE(bit_identical(one_thread, two_threads));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Configs, InferenceForward,
+    ::testing::Values(InferenceCase{"sum", "relu", true, 2, 64, torch::kFloat32},
+                      InferenceCase{"mean", "tanh", true, 2, 64, torch::kFloat32},
+                      InferenceCase{"max", "silu", true, 2, 64, torch::kFloat32},
+                      InferenceCase{"sum_max", "relu", true, 3, 64, torch::kFloat32},
+                      InferenceCase{"sum", "tanh", false, 2, 32, torch::kFloat32},
+                      InferenceCase{"sum", "relu", true, 2, 64, torch::kFloat64},
+                      InferenceCase{"mean", "silu", false, 1, 16, torch::kFloat64},
+                      InferenceCase{"sum_max", "tanh", true, 3, 24, torch::kFloat64}));
+
+TEST(InferenceForward, TheOpFromEdgeIndexEqualsTheModel) {
+    auto g = random_graph(300, 2000, 9);
+    InteractionNetwork model{ModelConfig{}};
+    torch::NoGradGuard no_grad;
+    const auto edge_index = torch::stack({g.senders, g.receivers});
+    const auto op =
+        ops::interaction_network_inference(g.x, edge_index, model.parameters(), model.shape());
+    EXPECT_TRUE(bit_identical(op, model.forward(g)));
+}
+
+TEST(InferenceForward, RejectsParametersOfAnotherShapeAndEdgesOutsideTheGraph) {
+    auto g = random_graph(50, 200, 9);
+    InteractionNetwork model{ModelConfig{}};
+    const auto edge_index = torch::stack({g.senders, g.receivers});
+    auto params = model.parameters();
+    auto shape = model.shape();
+    auto message = [&](const torch::Tensor& x, const torch::Tensor& ei,
+                       const std::vector<torch::Tensor>& p, const ops::InteractionNetworkShape& s) {
+        try {
+            ops::interaction_network_inference(x, ei, p, s);
+        } catch (const c10::Error& e) {
+            return std::string(e.what_without_backtrace());
+        }
+        return std::string("no error");
+    };
+    shape.n_mlp_layers = 3;
+    EXPECT_NE(message(g.x, edge_index, params, shape).find("has shape"), std::string::npos);
+    shape = model.shape();
+    params.pop_back();
+    EXPECT_NE(message(g.x, edge_index, params, shape).find("parameters given"), std::string::npos);
+    params = model.parameters();
+    auto bad = edge_index.clone();
+    bad[1][7] = 50;
+    EXPECT_NE(message(g.x, bad, params, shape).find("receivers[7] = 50 is not a node index"),
+              std::string::npos)
+        << message(g.x, bad, params, shape);
 }
 
 // ---- determinism --------------------------------------------------------------------------

@@ -1,0 +1,556 @@
+#include "models/ops/interaction_network_inference.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+#include "models/ops/panel_matmul.hpp"
+#include "models/ops/row_math.hpp"
+#include "models/ops/segment_kernels.hpp"
+#include "models/ops/vector_clones.hpp"
+
+namespace hepgnn::ops {
+namespace {
+
+using torch::Tensor;
+
+// Edge or node rows per chunk: a few [256, 64] buffers (64 KB each) stay in L2.
+constexpr int64_t kChunk = 256;
+constexpr int64_t kPrefetchAhead = 4;
+
+/// The node rows of an edge a few ahead: they lie anywhere in [N, width] (outside the caches).
+template <typename T>
+inline void prefetch_row(const T* row, int64_t width) {
+    const int64_t per_line = 64 / static_cast<int64_t>(sizeof(T));
+    for (int64_t d = 0; d < width; d += per_line) __builtin_prefetch(row + d);
+}
+
+// ---- one linear layer and what follows it ----------------------------------------------------
+
+template <typename T>
+struct Layer {
+    Tensor wt;  // W^T [in, out], contiguous
+    const T* bias = nullptr;
+    const T* gamma = nullptr;  // layer norm, or null
+    const T* beta = nullptr;
+    int64_t in = 0, out = 0;
+    bool activate = true;
+    const T* w() const { return wt.data_ptr<T>(); }
+};
+
+template <typename T>
+struct Mlp {
+    std::vector<Layer<T>> layers;
+    int64_t out() const { return layers.back().out; }
+    int64_t widest() const {
+        int64_t w = 0;
+        for (const auto& l : layers) w = std::max(w, l.out);
+        return w;
+    }
+};
+
+/// The first product of an edge MLP split by input columns [x_s | x_r | c]: each part W^T.
+struct SplitWeight {
+    Tensor s, r, c;  // [in_part, out]; c undefined for the edge encoder
+};
+
+template <typename T>
+struct Network {
+    Mlp<T> node_encoder, edge_encoder, edge_net, node_net, edge_classifier;
+    SplitWeight encoder_split, net_split, classifier_split;
+    Aggregation aggregation = Aggregation::sum;
+    Activation activation = Activation::relu;
+    T eps = T(1e-5);
+    int64_t hidden = 0;
+    int64_t n_graph_iters = 0;
+    std::vector<Tensor> keep;  // owns the converted parameters the layers point into
+};
+
+template <typename T>
+__attribute__((always_inline)) inline void generic_matmul_rows(const T* a, int64_t lda,
+                                                               int64_t rows, int64_t k, const T* b,
+                                                               int64_t n, T* c) {
+    if (n == 1) {  // the classifier's last layer: a dot product per row
+        for (int64_t r = 0; r < rows; ++r) c[r] = row_dot(a + r * lda, b, k);
+        return;
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+        T* __restrict cr = c + r * n;
+        std::fill(cr, cr + n, T(0));
+        for (int64_t t = 0; t < k; ++t) {
+            const T av = a[r * lda + t];
+            const T* __restrict bt = b + t * n;
+            for (int64_t j = 0; j < n; ++j) cr[j] += av * bt[j];
+        }
+    }
+}
+
+HEPGNN_VECTOR_CLONES
+void generic_matmul(const float* a, int64_t lda, int64_t rows, int64_t k, const float* b, int64_t n,
+                    float* c) {
+    generic_matmul_rows(a, lda, rows, k, b, n, c);
+}
+
+HEPGNN_VECTOR_CLONES
+void generic_matmul(const double* a, int64_t lda, int64_t rows, int64_t k, const double* b,
+                    int64_t n, double* c) {
+    generic_matmul_rows(a, lda, rows, k, b, n, c);
+}
+
+/// c [rows, n] = a [rows, k] (row stride lda) b [k, n], on one thread.
+template <typename T>
+void matmul(const T* a, int64_t lda, int64_t rows, int64_t k, const T* b, int64_t n, T* c) {
+    if constexpr (std::is_same_v<T, float>) {
+        if (panel_matmul_supported(n)) return panel_matmul(a, lda, rows, k, b, n, c);
+    }
+    generic_matmul(a, lda, rows, k, b, n, c);
+}
+
+/// z += bias, then layer norm and the activation where the layer has them, in place; the
+/// rounding of models/layer_norm_activation.cpp's forward. W > 0: rows of exactly W values,
+/// known at compile time (the model's width), which lets the compiler unroll the row sums.
+/// Always inlined into the kernel clones below, so that each is compiled for its target.
+template <Activation A, int64_t W, typename T>
+__attribute__((always_inline)) inline void finish_rows_as(T* z, int64_t rows, const Layer<T>& l,
+                                                          T eps) {
+    const int64_t h = W > 0 ? W : l.out;
+    const T inv_h = T(1) / static_cast<T>(h);
+    const T* __restrict bias = l.bias;
+    for (int64_t r = 0; r < rows; ++r) {
+        T* __restrict y = z + r * h;
+        for (int64_t d = 0; d < h; ++d) y[d] += bias[d];
+        if (!l.activate) continue;
+        if (l.gamma) {
+            const T* __restrict gamma = l.gamma;
+            const T* __restrict beta = l.beta;
+            const T mean = row_sum(y, h) * inv_h;
+            for (int64_t d = 0; d < h; ++d) y[d] -= mean;
+            const T rstd = T(1) / std::sqrt(row_dot(y, y, h) * inv_h + eps);
+            for (int64_t d = 0; d < h; ++d) y[d] = activate<A>(y[d] * rstd * gamma[d] + beta[d]);
+        } else {
+            for (int64_t d = 0; d < h; ++d) y[d] = activate<A>(y[d]);
+        }
+    }
+}
+
+template <int64_t W, typename T>
+__attribute__((always_inline)) inline void finish_rows_width(T* z, int64_t rows, const Layer<T>& l,
+                                                             Activation a, T eps) {
+    switch (a) {
+        case Activation::relu:
+            return finish_rows_as<Activation::relu, W>(z, rows, l, eps);
+        case Activation::tanh:
+            return finish_rows_as<Activation::tanh, W>(z, rows, l, eps);
+        case Activation::silu:
+            return finish_rows_as<Activation::silu, W>(z, rows, l, eps);
+    }
+}
+
+template <typename T>
+__attribute__((always_inline)) inline void finish_rows_any(T* z, int64_t rows, const Layer<T>& l,
+                                                           Activation a, T eps) {
+    if (l.out == 64) return finish_rows_width<64>(z, rows, l, a, eps);
+    finish_rows_width<0>(z, rows, l, a, eps);
+}
+
+HEPGNN_VECTOR_CLONES
+void finish_rows(float* z, int64_t rows, const Layer<float>& l, Activation a, float eps) {
+    finish_rows_any(z, rows, l, a, eps);
+}
+
+HEPGNN_VECTOR_CLONES
+void finish_rows(double* z, int64_t rows, const Layer<double>& l, Activation a, double eps) {
+    finish_rows_any(z, rows, l, a, eps);
+}
+
+/// Layers [from, end) of `m` on rows already in buf (the output of layer from - 1, or of its
+/// product for from = 0 with finish_first): returns the buffer holding the result.
+template <typename T>
+T* run_layers(const Network<T>& net, const Mlp<T>& m, size_t from, int64_t rows, T* buf, T* other) {
+    for (size_t i = from; i < m.layers.size(); ++i) {
+        const auto& l = m.layers[i];
+        if (i > 0) {
+            matmul(buf, l.in, rows, l.in, l.w(), l.out, other);
+            std::swap(buf, other);
+        }
+        finish_rows(buf, rows, l, net.activation, net.eps);
+    }
+    return buf;
+}
+
+// ---- node-side work: N rows -------------------------------------------------------------------
+
+/// A [rows, width] row-major block of node rows, one piece of an MLP's input concatenation.
+template <typename T>
+struct Piece {
+    const T* data;
+    int64_t width;
+};
+
+/// out [rows, m.out()] = (or +=, with accumulate) m applied to the concatenation of the pieces.
+/// out may be one of the pieces: each chunk's input is copied before its output is written.
+template <typename T>
+void node_mlp(const Network<T>& net, const Mlp<T>& m, const std::vector<Piece<T>>& pieces,
+              int64_t rows, T* out, bool accumulate) {
+    int64_t in = 0;
+    for (const auto& p : pieces) in += p.width;
+    const int64_t chunks = (rows + kChunk - 1) / kChunk, width = m.widest(), o = m.out();
+    at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+        std::vector<T> scratch(static_cast<size_t>(kChunk * (in + 2 * width)));
+        T* cat = scratch.data();
+        T* buf = cat + kChunk * in;
+        T* other = buf + kChunk * width;
+        for (int64_t chunk = begin; chunk < end; ++chunk) {
+            const int64_t r0 = chunk * kChunk, n = std::min(kChunk, rows - r0);
+            const T* a = pieces[0].data + r0 * pieces[0].width;
+            int64_t lda = pieces[0].width;
+            if (pieces.size() > 1 || accumulate) {
+                int64_t col = 0;
+                for (const auto& p : pieces) {
+                    for (int64_t r = 0; r < n; ++r)
+                        std::memcpy(cat + r * in + col, p.data + (r0 + r) * p.width,
+                                    p.width * sizeof(T));
+                    col += p.width;
+                }
+                a = cat;
+                lda = in;
+            }
+            matmul(a, lda, n, in, m.layers[0].w(), m.layers[0].out, buf);
+            const T* y = run_layers(net, m, 0, n, buf, other);
+            T* dst = out + r0 * o;
+            if (accumulate) {
+                for (int64_t i = 0; i < n * o; ++i) dst[i] += y[i];
+            } else {
+                std::memcpy(dst, y, n * o * sizeof(T));
+            }
+        }
+    });
+}
+
+/// dst [rows, n] = h [rows, k] w [k, n], parallel over chunks of rows.
+template <typename T>
+void node_product(const T* h, int64_t rows, int64_t k, const Tensor& w, T* dst) {
+    const int64_t n = w.size(1), chunks = (rows + kChunk - 1) / kChunk;
+    at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t chunk = begin; chunk < end; ++chunk) {
+            const int64_t r0 = chunk * kChunk, count = std::min(kChunk, rows - r0);
+            matmul(h + r0 * k, k, count, k, w.data_ptr<T>(), n, dst + r0 * n);
+        }
+    });
+}
+
+// ---- edge-side work: E rows in chunks (Note [Inference forward]) -----------------------------
+
+enum class EdgeOutput {
+    write,       // e = mlp(...)                 (the edge encoder)
+    accumulate,  // e += mlp(..., e)              (the edge net's residual update)
+    logits,      // logits = mlp(..., e), width 1 (the classifier)
+};
+
+struct EdgeGraph {
+    const int64_t* senders;
+    const int64_t* receivers;
+    int64_t n_nodes, n_edges;
+};
+
+/// One edge MLP over all edges: its first product is a[s] + b[r] (+ e W_c^T), with a = h W_s^T
+/// and b = h W_r^T computed once over the nodes into the workspace node_a, node_b
+/// ([N, m's first width] each).
+template <typename T>
+void edge_mlp(const Network<T>& net, const Mlp<T>& m, const SplitWeight& split, const T* h,
+              const EdgeGraph& g, T* node_a, T* node_b, T* e, T* logits, EdgeOutput output) {
+    const int64_t hidden = net.hidden, o0 = m.layers[0].out;
+    node_product(h, g.n_nodes, hidden, split.s, node_a);
+    node_product(h, g.n_nodes, hidden, split.r, node_b);
+    const T* ap = node_a;
+    const T* bp = node_b;
+    const T* wc = split.c.defined() ? split.c.template data_ptr<T>() : nullptr;
+    const int64_t width = m.widest(), chunks = (g.n_edges + kChunk - 1) / kChunk;
+    at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+        std::vector<T> scratch(static_cast<size_t>(2 * kChunk * width));
+        for (int64_t chunk = begin; chunk < end; ++chunk) {
+            const int64_t e0 = chunk * kChunk, n = std::min(kChunk, g.n_edges - e0);
+            T* buf = scratch.data();
+            if (wc) matmul(e + e0 * hidden, hidden, n, hidden, wc, o0, buf);
+            for (int64_t i = 0; i < n; ++i) {
+                const int64_t edge = e0 + i;
+                if (edge + kPrefetchAhead < g.n_edges) {
+                    prefetch_row(ap + g.senders[edge + kPrefetchAhead] * o0, o0);
+                    prefetch_row(bp + g.receivers[edge + kPrefetchAhead] * o0, o0);
+                }
+                const T* __restrict as = ap + g.senders[edge] * o0;
+                const T* __restrict br = bp + g.receivers[edge] * o0;
+                T* __restrict t = buf + i * o0;
+                if (wc) {
+                    for (int64_t d = 0; d < o0; ++d) t[d] = (as[d] + br[d]) + t[d];
+                } else {
+                    for (int64_t d = 0; d < o0; ++d) t[d] = as[d] + br[d];
+                }
+            }
+            const T* y = run_layers(net, m, 0, n, buf, scratch.data() + kChunk * width);
+            switch (output) {
+                case EdgeOutput::write:
+                    std::memcpy(e + e0 * hidden, y, n * hidden * sizeof(T));
+                    break;
+                case EdgeOutput::accumulate: {
+                    T* __restrict dst = e + e0 * hidden;
+                    for (int64_t i = 0; i < n * hidden; ++i) dst[i] += y[i];
+                    break;
+                }
+                case EdgeOutput::logits:
+                    std::memcpy(logits + e0, y, n * sizeof(T));
+                    break;
+            }
+        }
+    });
+}
+
+// ---- parameters --------------------------------------------------------------------------------
+
+template <typename T>
+class ParameterReader {
+public:
+    ParameterReader(const std::vector<Tensor>& parameters, Network<T>& net, at::ScalarType type)
+        : parameters_(parameters), net_(net), type_(type) {}
+
+    /// One MLP: layers of the given output widths on `in` inputs.
+    Mlp<T> mlp(const char* name, int64_t in, const std::vector<int64_t>& sizes, bool activate_last,
+               bool layer_norm) {
+        Mlp<T> m;
+        for (size_t i = 0; i < sizes.size(); ++i) {
+            Layer<T> l;
+            l.in = i == 0 ? in : sizes[i - 1];
+            l.out = sizes[i];
+            l.activate = i + 1 < sizes.size() || activate_last;
+            const Tensor w = next(name, i, "linear weight", {l.out, l.in});
+            l.wt = w.t().contiguous();
+            l.bias = next(name, i, "linear bias", {l.out}).template data_ptr<T>();
+            if (layer_norm && l.activate) {
+                l.gamma = next(name, i, "layer norm weight", {l.out}).template data_ptr<T>();
+                l.beta = next(name, i, "layer norm bias", {l.out}).template data_ptr<T>();
+            }
+            if (i == 0) first_weight_ = w;
+            m.layers.push_back(std::move(l));
+        }
+        return m;
+    }
+
+    /// The last MLP's first weight split into column blocks of the given widths (W^T each).
+    SplitWeight split(int64_t hidden, bool with_edge_part) const {
+        SplitWeight s;
+        s.s = first_weight_.narrow(1, 0, hidden).t().contiguous();
+        s.r = first_weight_.narrow(1, hidden, hidden).t().contiguous();
+        if (with_edge_part) s.c = first_weight_.narrow(1, 2 * hidden, hidden).t().contiguous();
+        return s;
+    }
+
+    void finish() const {
+        TORCH_CHECK(next_ == parameters_.size(),
+                    "hepgnn::interaction_network: ", parameters_.size(),
+                    " parameters given, but the network's shape has ", next_);
+    }
+
+private:
+    Tensor next(const char* name, size_t layer, const char* what, std::vector<int64_t> shape) {
+        TORCH_CHECK(next_ < parameters_.size(), "hepgnn::interaction_network: only ",
+                    parameters_.size(), " parameters given; ", name, " layer ", layer,
+                    " needs its ", what, " (check n_mlp_layers and layer_norm against the model)");
+        const Tensor& p = parameters_[next_++];
+        TORCH_CHECK(p.defined() && p.sizes() == at::IntArrayRef(shape),
+                    "hepgnn::interaction_network: ", name, " layer ", layer, " ", what,
+                    " has shape ", p.defined() ? p.sizes() : at::IntArrayRef{}, ", expected ",
+                    at::IntArrayRef(shape));
+        net_.keep.push_back(p.to(at::kCPU, type_).contiguous());
+        return net_.keep.back();
+    }
+
+    const std::vector<Tensor>& parameters_;
+    Network<T>& net_;
+    at::ScalarType type_;
+    size_t next_ = 0;
+    Tensor first_weight_;
+};
+
+Aggregation aggregation_of(const std::string& name) {
+    if (name == "sum") return Aggregation::sum;
+    if (name == "mean") return Aggregation::mean;
+    if (name == "max") return Aggregation::max;
+    TORCH_CHECK(name == "sum_max", "hepgnn::interaction_network: unknown aggregation '", name,
+                "' (sum, mean, max or sum_max)");
+    return Aggregation::sum_max;
+}
+
+Activation activation_of(const std::string& name) {
+    if (name == "relu") return Activation::relu;
+    if (name == "tanh") return Activation::tanh;
+    TORCH_CHECK(name == "silu", "hepgnn::interaction_network: unknown activation '", name,
+                "' (relu, tanh or silu)");
+    return Activation::silu;
+}
+
+template <typename T>
+Network<T> read_network(const std::vector<Tensor>& parameters, const InteractionNetworkShape& s,
+                        int64_t input_dim, at::ScalarType type) {
+    TORCH_CHECK(s.n_mlp_layers >= 1 && s.n_graph_iters >= 0,
+                "hepgnn::interaction_network: n_mlp_layers must be >= 1 and n_graph_iters >= 0");
+    TORCH_CHECK(!parameters.empty() && parameters[0].dim() == 2,
+                "hepgnn::interaction_network: the first parameter must be the node encoder's "
+                "first weight [H, F]");
+    Network<T> net;
+    net.aggregation = aggregation_of(s.aggregation);
+    net.activation = activation_of(s.activation);
+    net.eps = static_cast<T>(s.layer_norm_eps);
+    net.n_graph_iters = s.n_graph_iters;
+    const int64_t h = parameters[0].size(0), l = s.n_mlp_layers;
+    net.hidden = h;
+    const std::vector<int64_t> hidden(static_cast<size_t>(l), h);
+    std::vector<int64_t> head(static_cast<size_t>(l - 1), h);
+    head.push_back(1);
+    const int64_t node_in = net.aggregation == Aggregation::sum_max ? 5 * h : 3 * h;
+    ParameterReader<T> read(parameters, net, type);
+    net.node_encoder = read.mlp("node_encoder", input_dim, hidden, true, s.layer_norm);
+    net.edge_encoder = read.mlp("edge_encoder", 2 * h, hidden, true, s.layer_norm);
+    net.encoder_split = read.split(h, false);
+    net.edge_net = read.mlp("edge_net", 3 * h, hidden, true, s.layer_norm);
+    net.net_split = read.split(h, true);
+    net.node_net = read.mlp("node_net", node_in, hidden, true, s.layer_norm);
+    net.edge_classifier = read.mlp("edge_classifier", 3 * h, head, false, s.layer_norm);
+    net.classifier_split = read.split(h, true);
+    read.finish();
+    return net;
+}
+
+// ---- the forward -------------------------------------------------------------------------------
+
+/// out [N, H] (or [N, 2H] for sum_max: [sum | max]) = the aggregation of e over `groups`.
+template <typename T>
+void aggregate(const Network<T>& net, const T* e, const EdgeGroups& groups, int64_t n_nodes, T* out,
+               T* scratch) {
+    const int64_t h = net.hidden;
+    const int64_t* perm = groups.perm.data_ptr<int64_t>();
+    const int64_t* rowptr = groups.rowptr.data_ptr<int64_t>();
+    switch (net.aggregation) {
+        case Aggregation::sum:
+            return segment_sum(e, perm, rowptr, n_nodes, h, out);
+        case Aggregation::mean:
+            segment_sum(e, perm, rowptr, n_nodes, h, out);
+            at::parallel_for(
+                0, n_nodes, grain_for(n_nodes, n_nodes * h), [&](int64_t b, int64_t f) {
+                    for (int64_t n = b; n < f; ++n) {
+                        const int64_t degree = std::max<int64_t>(1, rowptr[n + 1] - rowptr[n]);
+                        const T inv = T(1) / static_cast<T>(degree);
+                        for (int64_t d = 0; d < h; ++d) out[n * h + d] *= inv;
+                    }
+                });
+            return;
+        case Aggregation::max:
+            return segment_max<T>(e, perm, rowptr, n_nodes, h, out, nullptr);
+        case Aggregation::sum_max: {
+            segment_sum(e, perm, rowptr, n_nodes, h, scratch);
+            segment_max<T>(e, perm, rowptr, n_nodes, h, scratch + n_nodes * h, nullptr);
+            for (int64_t n = 0; n < n_nodes; ++n) {
+                std::memcpy(out + n * 2 * h, scratch + n * h, h * sizeof(T));
+                std::memcpy(out + n * 2 * h + h, scratch + (n_nodes + n) * h, h * sizeof(T));
+            }
+            return;
+        }
+    }
+}
+
+template <typename T>
+Tensor forward(const Network<T>& net, const Tensor& x, const EdgeGraph& g,
+               const EdgeGroups& by_receiver, const EdgeGroups& by_sender) {
+    const int64_t n = g.n_nodes, hid = net.hidden;
+    const bool sum_max = net.aggregation == Aggregation::sum_max;
+    const int64_t agg = sum_max ? 2 * hid : hid;
+    const auto options = x.options();
+    // Every buffer of the forward, allocated once (fresh pages are costly, DESIGN §4): h, the
+    // two node products of the edge MLPs' first layers, the two aggregations (and sum_max's
+    // scratch), e, and the logits.
+    auto nodes = torch::empty({n * (3 * hid + 2 * agg + (sum_max ? 2 * hid : 0))}, options);
+    T* hp = nodes.data_ptr<T>();
+    T* node_a = hp + n * hid;
+    T* node_b = node_a + n * hid;
+    T* a_in = node_b + n * hid;
+    T* a_out = a_in + n * agg;
+    T* scratch = a_out + n * agg;
+    node_mlp(net, net.node_encoder, {{x.data_ptr<T>(), x.size(1)}}, n, hp, false);
+
+    auto e = torch::empty({g.n_edges, hid}, options);
+    T* ep = e.data_ptr<T>();
+    auto logits = torch::empty({g.n_edges}, options);
+    T* none = nullptr;
+    edge_mlp(net, net.edge_encoder, net.encoder_split, hp, g, node_a, node_b, ep, none,
+             EdgeOutput::write);
+    for (int64_t it = 0; it < net.n_graph_iters; ++it) {
+        edge_mlp(net, net.edge_net, net.net_split, hp, g, node_a, node_b, ep, none,
+                 EdgeOutput::accumulate);
+        aggregate(net, ep, by_receiver, n, a_in, scratch);
+        aggregate(net, ep, by_sender, n, a_out, scratch);
+        node_mlp(net, net.node_net, {{hp, hid}, {a_in, agg}, {a_out, agg}}, n, hp, true);
+    }
+    edge_mlp(net, net.edge_classifier, net.classifier_split, hp, g, node_a, node_b, ep,
+             logits.data_ptr<T>(), EdgeOutput::logits);
+    return logits;
+}
+
+}  // namespace
+
+Tensor interaction_network_inference(const Tensor& x, const Tensor& senders,
+                                     const Tensor& receivers, const EdgeGroups& by_receiver,
+                                     const EdgeGroups& by_sender,
+                                     const std::vector<Tensor>& parameters,
+                                     const InteractionNetworkShape& shape) {
+    TORCH_CHECK(x.defined() && x.dim() == 2 && x.is_cpu(),
+                "hepgnn::interaction_network: x must be a CPU tensor [N, F]");
+    TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble,
+                "hepgnn::interaction_network: x must be float32 or float64, not ", x.scalar_type());
+    const int64_t n = x.size(0), n_edges = senders.size(0);
+    for (const Tensor* t : {&senders, &receivers, &by_receiver.perm, &by_sender.perm})
+        TORCH_CHECK(t->dim() == 1 && t->size(0) == n_edges && t->scalar_type() == at::kLong &&
+                        t->is_contiguous() && t->is_cpu(),
+                    "hepgnn::interaction_network: edge indices must be contiguous int64 [E]");
+    for (const Tensor* t : {&by_receiver.rowptr, &by_sender.rowptr})
+        TORCH_CHECK(t->dim() == 1 && t->size(0) == n + 1 && t->scalar_type() == at::kLong &&
+                        t->is_contiguous() && t->is_cpu(),
+                    "hepgnn::interaction_network: row pointers must be contiguous int64 [N + 1]");
+    const Tensor xc = x.contiguous();
+    const EdgeGraph g{senders.data_ptr<int64_t>(), receivers.data_ptr<int64_t>(), n, n_edges};
+    return AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "hepgnn::interaction_network", [&] {
+        const auto net = read_network<scalar_t>(parameters, shape, x.size(1), x.scalar_type());
+        return forward(net, xc, g, by_receiver, by_sender);
+    });
+}
+
+Tensor interaction_network_inference(const Tensor& x, const Tensor& edge_index,
+                                     const std::vector<Tensor>& parameters,
+                                     const InteractionNetworkShape& shape) {
+    TORCH_CHECK(x.defined() && x.dim() == 2, "hepgnn::interaction_network: x must be [N, F]");
+    TORCH_CHECK(edge_index.defined() && edge_index.dim() == 2 && edge_index.size(0) == 2,
+                "hepgnn::interaction_network: edge_index must be [2, E]");
+    TORCH_CHECK(!at::isFloatingType(edge_index.scalar_type()),
+                "hepgnn::interaction_network: edge_index must hold integer node indices");
+    const Tensor index = edge_index.to(at::kCPU, at::kLong).contiguous();
+    const int64_t n = x.size(0), n_edges = index.size(1);
+    const Tensor senders = index[0], receivers = index[1];
+    auto group = [&](const Tensor& node, const char* what) {
+        EdgeGroups groups{torch::empty({n_edges}, at::kLong), torch::empty({n + 1}, at::kLong)};
+        const int64_t bad =
+            group_edges_by_node(node.data_ptr<int64_t>(), n_edges, n,
+                                groups.perm.data_ptr<int64_t>(), groups.rowptr.data_ptr<int64_t>());
+        TORCH_CHECK(bad < 0, "hepgnn::interaction_network: edge_index ", what, "[", bad,
+                    "] = ", bad < 0 ? 0 : node.data_ptr<int64_t>()[bad],
+                    " is not a node index (x has ", n, " rows)");
+        return groups;
+    };
+    const EdgeGroups by_receiver = group(receivers, "receivers");
+    const EdgeGroups by_sender = group(senders, "senders");
+    return interaction_network_inference(x, senders, receivers, by_receiver, by_sender, parameters,
+                                         shape);
+}
+
+}  // namespace hepgnn::ops

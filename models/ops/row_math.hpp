@@ -1,0 +1,56 @@
+// Row arithmetic shared by the fused CPU kernels of models/ and models/ops/: sums and dot products
+// of short rows (H = 64) with a fixed rounding, and the activations. Header-only and always
+// inlined, so that each kernel clone (HEPGNN_VECTOR_CLONES) compiles them for its own target.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace hepgnn::ops {
+
+enum class Aggregation { sum, mean, max, sum_max };
+enum class Activation { relu, tanh, silu };
+
+// Row sums use this many independent accumulators: the compiler can keep them in one vector
+// register without reassociating floating-point additions (which it may not do on its own), and
+// the rounding depends only on H.
+constexpr int64_t kLanes = 8;
+
+// Always inlined, so that they are compiled for the target of each kernel clone that uses them.
+template <typename T>
+__attribute__((always_inline)) inline T row_sum(const T* __restrict v, int64_t n) {
+    T acc[kLanes] = {};
+    int64_t d = 0;
+    for (; d + kLanes <= n; d += kLanes)
+        for (int64_t j = 0; j < kLanes; ++j) acc[j] += v[d + j];
+    T s = 0;
+    for (int64_t j = 0; j < kLanes; ++j) s += acc[j];
+    for (; d < n; ++d) s += v[d];
+    return s;
+}
+
+template <typename T>
+__attribute__((always_inline)) inline T row_dot(const T* __restrict a, const T* __restrict b,
+                                                int64_t n) {
+    T acc[kLanes] = {};
+    int64_t d = 0;
+    for (; d + kLanes <= n; d += kLanes)
+        for (int64_t j = 0; j < kLanes; ++j) acc[j] += a[d + j] * b[d + j];
+    T s = 0;
+    for (int64_t j = 0; j < kLanes; ++j) s += acc[j];
+    for (; d < n; ++d) s += a[d] * b[d];
+    return s;
+}
+
+template <Activation A, typename T>
+__attribute__((always_inline)) inline T activate(T p) {
+    if constexpr (A == Activation::relu) {
+        return p < T(0) ? T(0) : p;  // a NaN stays NaN, as in torch::relu
+    } else if constexpr (A == Activation::tanh) {
+        return std::tanh(p);
+    } else {
+        return p / (T(1) + std::exp(-p));
+    }
+}
+
+}  // namespace hepgnn::ops

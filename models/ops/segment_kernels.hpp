@@ -1,0 +1,34 @@
+// Segment reductions over edges grouped by node (Note [Segment sums] in
+// models/segment_ops.hpp), on raw contiguous row-major buffers: the kernels
+// behind models' differentiable segment ops and the inference forward of
+// models/ops/interaction_network_inference.hpp. Parallel over nodes
+// (at::parallel_for), deterministic for any number of threads.
+#pragma once
+
+#include <cstdint>
+
+namespace hepgnn::ops {
+
+/// Rows per at::parallel_for task so that one task touches about 32k elements.
+int64_t grain_for(int64_t rows, int64_t elements);
+
+/// Stable counting sort of the edges by node: afterwards node n owns the edges
+/// perm[rowptr[n] : rowptr[n + 1]], ascending. rowptr has n_nodes + 1 entries.
+/// Returns the first edge whose node lies outside [0, n_nodes), or -1 (then
+/// perm and rowptr are unspecified).
+int64_t group_edges_by_node(const int64_t* node_of_edge, int64_t n_edges, int64_t n_nodes,
+                            int64_t* perm, int64_t* rowptr);
+
+/// out[n] = sum of values[e] over the edges e of node n, in ascending edge order;
+/// values [E, dim], out [n_nodes, dim]; nodes without edges get 0.
+template <typename T>
+void segment_sum(const T* values, const int64_t* perm, const int64_t* rowptr, int64_t n_nodes,
+                 int64_t dim, T* out);
+
+/// out[n, d] = max of values[e, d] over the edges of node n (the first edge attaining it
+/// goes to arg[n, d]; a NaN wins); nodes without edges get 0 (arg -1). arg may be null.
+template <typename T>
+void segment_max(const T* values, const int64_t* perm, const int64_t* rowptr, int64_t n_nodes,
+                 int64_t dim, T* out, int64_t* arg);
+
+}  // namespace hepgnn::ops
