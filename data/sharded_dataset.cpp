@@ -10,12 +10,17 @@ namespace hepgnn::data {
 
 int64_t ShardedDataset::local_edges() const {
     int64_t n = 0;
-    for (const auto& g : graphs) n += g.n_edges();
+    for (int64_t e : graph_edges) n += e;
     return n;
 }
 
 ShardedDataset load_shard(const std::filesystem::path& path, int rank, int size,
                           const ShardOptions& options) {
+    return load_shard(path, rank, size, options, nullptr);
+}
+
+ShardedDataset load_shard(const std::filesystem::path& path, int rank, int size,
+                          const ShardOptions& options, const GraphSink& sink) {
     const GraphFile file = GraphFile::open(path);
     int64_t n = file.num_graphs();
     if (options.max_graphs > 0) n = std::min(n, options.max_graphs);
@@ -50,9 +55,14 @@ ShardedDataset load_shard(const std::filesystem::path& path, int rank, int size,
         out.graph_ids = shards[static_cast<size_t>(rank)];
         out.shard_imbalance = balance_of(shards, costs).max_over_mean;
     }
+    for (int64_t g : out.graph_ids) out.graph_edges.push_back(costs[g]);
     GraphFile::ReadOptions read;
     read.truth = options.truth;
-    out.graphs = file.read_graphs(out.graph_ids, read);
+    if (!sink) {
+        out.graphs = file.read_graphs(out.graph_ids, read);
+        return out;
+    }
+    for (int64_t g : out.graph_ids) sink(file.read_graph(g, read));
     return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <vector>
 
 #include "data/event_graph.hpp"
@@ -11,9 +12,10 @@
 namespace hepgnn::data {
 
 struct ShardedDataset {
-    std::vector<EventGraph> graphs;  // this rank's graphs
-    std::vector<int64_t> graph_ids;  // their indices in the file
-    int64_t global_graphs = 0;       // in the (possibly limited) file
+    std::vector<EventGraph> graphs;    // this rank's graphs (none when streamed to a sink)
+    std::vector<int64_t> graph_ids;    // their indices in the file
+    std::vector<int64_t> graph_edges;  // their edge counts, in graph_ids order
+    int64_t global_graphs = 0;         // in the (possibly limited) file
     int64_t global_edges = 0;
     int32_t n_features = 0;
     FeatureInfo features;          // names and scales of the file
@@ -30,5 +32,12 @@ struct ShardOptions {
 
 ShardedDataset load_shard(const std::filesystem::path& file, int rank, int size,
                           const ShardOptions& options);
+
+/// The same, but each graph goes to `sink` as soon as it is read (in graph_ids order) and
+/// `graphs` stays empty: a rank never holds more than one raw graph at a time, e.g. when
+/// the sink compresses graphs into a data::CompressedGraphStore.
+using GraphSink = std::function<void(EventGraph&&)>;
+ShardedDataset load_shard(const std::filesystem::path& file, int rank, int size,
+                          const ShardOptions& options, const GraphSink& sink);
 
 }  // namespace hepgnn::data

@@ -138,18 +138,27 @@ RunSetup set_up(const TrainerConfig& cfg, comm::Communicator& comm) {
     return setup;
 }
 
-/// Data: each rank reads only its shard of the training and validation files.
+/// Data: each rank reads only its shard of the training and validation files, graph by graph
+/// straight into blosc-compressed stores (a background thread, data::Prefetcher, decompresses
+/// the next step's graphs while one computes): a rank never holds its raw shard, so its peak
+/// memory is the compressed shards plus one step's working set.
 struct TrainingData {
-    data::ShardedDataset train, valid;
+    data::ShardedDataset train, valid;  // what was read; their graphs live in the stores
+    std::unique_ptr<data::CompressedGraphStore> train_store, valid_store;
+    double raw_bytes = 0, compressed_bytes = 0;  // of the training store, over all ranks
+    double ratio() const { return compressed_bytes > 0 ? raw_bytes / compressed_bytes : 1.0; }
 };
 
 TrainingData load_data(const TrainerConfig& cfg, comm::Communicator& comm) {
     TrainingData d;
     comm.collectively([&] {
+        d.train_store = std::make_unique<data::CompressedGraphStore>(cfg.store);
+        d.valid_store = std::make_unique<data::CompressedGraphStore>(cfg.store);
         data::ShardOptions opt;
         opt.max_graphs = cfg.max_train_graphs;
         opt.truth = cfg.edge_weights.enabled();  // weights come from particle ids and pT
-        d.train = data::load_shard(cfg.train_file, comm.rank(), comm.size(), opt);
+        d.train = data::load_shard(cfg.train_file, comm.rank(), comm.size(), opt,
+                                   [&](data::EventGraph&& g) { d.train_store->add(g); });
         HEPGNN_CHECK(d.train.global_graphs > 0 && d.train.global_edges > 0,
                      "{}: no graphs with edges to train on", cfg.train_file.string());
         HEPGNN_CHECK(d.train.n_features == cfg.model.input_dim,
@@ -157,7 +166,9 @@ TrainingData load_data(const TrainerConfig& cfg, comm::Communicator& comm) {
                      cfg.train_file.string(), d.train.n_features, cfg.model.input_dim);
         if (!cfg.valid_file.empty()) {
             opt.max_graphs = cfg.max_valid_graphs;
-            d.valid = data::load_shard(cfg.valid_file, comm.rank(), comm.size(), opt);
+            opt.truth = false;  // validation reports edge figures only
+            d.valid = data::load_shard(cfg.valid_file, comm.rank(), comm.size(), opt,
+                                       [&](data::EventGraph&& g) { d.valid_store->add(g); });
             HEPGNN_CHECK(d.valid.features.same_as(d.train.features),
                          "{} holds features {} but the training data {} holds {}; prepare both "
                          "with the same feature_scale",
@@ -165,6 +176,17 @@ TrainingData load_data(const TrainerConfig& cfg, comm::Communicator& comm) {
                          cfg.train_file.string(), d.train.features.describe());
         }
     });
+    double bytes[2] = {double(d.train_store->raw_bytes()),
+                       double(d.train_store->compressed_bytes())};
+    comm.allreduce(bytes, 2);
+    d.raw_bytes = bytes[0];
+    d.compressed_bytes = bytes[1];
+    if (comm.rank() == 0) {
+        std::printf(
+            "train: store %s: %.1f MB raw, %.1f MB compressed (ratio %.2f) over all ranks\n",
+            cfg.store.codec.c_str(), bytes[0] / 1e6, bytes[1] / 1e6, d.ratio());
+        std::fflush(stdout);
+    }
     return d;
 }
 
@@ -208,38 +230,6 @@ ModelState build_model_and_resume(const TrainerConfig& cfg, comm::Communicator& 
     return m;
 }
 
-/// The shard, blosc-compressed; a background thread (data::Prefetcher)
-/// decompresses the next step's graphs while one computes.
-struct CompressedShard {
-    std::unique_ptr<data::CompressedGraphStore> store;
-    std::vector<int64_t> costs;                  // edges per local graph
-    double raw_bytes = 0, compressed_bytes = 0;  // over all ranks
-    double ratio() const { return compressed_bytes > 0 ? raw_bytes / compressed_bytes : 1.0; }
-};
-
-CompressedShard compress_shard(const TrainerConfig& cfg, comm::Communicator& comm,
-                               data::ShardedDataset& train_set) {
-    CompressedShard shard;
-    shard.store = std::make_unique<data::CompressedGraphStore>(cfg.store);
-    for (auto& g : train_set.graphs) {
-        shard.costs.push_back(g.n_edges());
-        shard.store->add(g);
-        g = data::EventGraph();  // keep only the compressed copy
-    }
-    train_set.graphs.clear();
-    double bytes[2] = {double(shard.store->raw_bytes()), double(shard.store->compressed_bytes())};
-    comm.allreduce(bytes, 2);
-    shard.raw_bytes = bytes[0];
-    shard.compressed_bytes = bytes[1];
-    if (comm.rank() == 0) {
-        std::printf(
-            "train: store %s: %.1f MB raw, %.1f MB compressed (ratio %.2f) over all ranks\n",
-            cfg.store.codec.c_str(), bytes[0] / 1e6, bytes[1] / 1e6, shard.ratio());
-        std::fflush(stdout);
-    }
-    return shard;
-}
-
 /// Steps per epoch: enough for every rank's edges under the budget, but not
 /// more than a rank has graphs (a step never splits a graph); the same on
 /// every rank, since every step is a collective.
@@ -249,18 +239,28 @@ int64_t agree_steps_per_epoch(const TrainerConfig& cfg, comm::Communicator& comm
     return comm.allreduce_value<int64_t>(
         std::max<int64_t>(1,
                           std::min<int64_t>((local_edges + cfg.batch_edges - 1) / cfg.batch_edges,
-                                            static_cast<int64_t>(train_set.graphs.size()))),
+                                            static_cast<int64_t>(train_set.graph_ids.size()))),
         comm::ReduceOp::kMax);
 }
 
 /// Validation over every rank's shard, reduced; fills the summary's figures
 /// and returns the loss that selects best.ckpt.
 double validate(const TrainerConfig& cfg, comm::Communicator& comm, models::GnnModel& model,
-                const data::ShardedDataset& valid_set, int64_t epoch, MetricsLog* log,
+                const data::CompressedGraphStore& valid_store, int64_t epoch, MetricsLog* log,
                 TrainSummary& summary, std::string& text) {
     EdgeMetrics metrics;
-    const auto logits = predict_logits(model, valid_set.graphs, cfg.batch_edges);
-    accumulate_edge_metrics(valid_set.graphs, logits, cfg.pos_weight, metrics);
+    // Batches of about batch_edges, decompressed one at a time.
+    for (int64_t next = 0; next < valid_store.size();) {
+        std::vector<data::EventGraph> batch;
+        int64_t edges = 0;
+        while (next < valid_store.size() &&
+               (batch.empty() || edges + valid_store.n_edges(next) <= cfg.batch_edges)) {
+            edges += valid_store.n_edges(next);
+            batch.push_back(valid_store.get(next++));
+        }
+        const auto logits = predict_logits(model, batch, cfg.batch_edges);
+        accumulate_edge_metrics(batch, logits, cfg.pos_weight, metrics);
+    }
     metrics.allreduce(comm);
     summary.valid_loss = metrics.mean_loss();
     summary.edge_efficiency = metrics.efficiency(cfg.cut);
@@ -321,8 +321,7 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     Stopwatch total_clock;
     const RunSetup setup = set_up(cfg, comm);
     TrainingData data = load_data(cfg, comm);
-    data::ShardedDataset& train_set = data.train;
-    const data::ShardedDataset& valid_set = data.valid;
+    const data::ShardedDataset& train_set = data.train;
     ModelState m = build_model_and_resume(cfg, comm, setup, train_set);
     auto& model = m.model;
     auto& optimizer = m.optimizer;
@@ -364,10 +363,9 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         std::fflush(stdout);
     }
 
-    const CompressedShard shard = compress_shard(cfg, comm, train_set);
-    const double store_ratio = shard.ratio();
-    data::Prefetcher prefetcher(*shard.store);
-    const EpochPlanInputs plan_inputs{&shard.costs, &train_set.graph_ids, steps_per_epoch,
+    const double store_ratio = data.ratio();
+    data::Prefetcher prefetcher(*data.train_store);
+    const EpochPlanInputs plan_inputs{&train_set.graph_edges, &train_set.graph_ids, steps_per_epoch,
                                       cfg.batch_edges, cfg.seed};
     const auto trace = open_step_trace(comm.rank());
 
@@ -494,8 +492,8 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         double selection_loss = summary.last_train_loss;
         std::string valid_text;
         if (!cfg.valid_file.empty())
-            selection_loss =
-                validate(cfg, comm, *model, valid_set, epoch, log.get(), summary, valid_text);
+            selection_loss = validate(cfg, comm, *model, *data.valid_store, epoch, log.get(),
+                                      summary, valid_text);
         state.epoch = epoch + 1;
         state.in_epoch = EpochProgress{};
         save_epoch_checkpoints(comm, setup, m, selection_loss);
@@ -518,8 +516,8 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
     summary.shard_imbalance = train_set.shard_imbalance;
     summary.train_graphs = train_set.global_graphs;
     summary.train_edges = train_set.global_edges;
-    summary.store_raw_bytes = shard.raw_bytes;
-    summary.store_compressed_bytes = shard.compressed_bytes;
+    summary.store_raw_bytes = data.raw_bytes;
+    summary.store_compressed_bytes = data.compressed_bytes;
     summary.n_parameters = models::count_parameters(*model);
     summary.steps_per_epoch = steps_per_epoch;
     summary.train_seconds = total_clock.seconds();
