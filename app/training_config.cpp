@@ -1,5 +1,7 @@
 #include "app/training_config.hpp"
 
+#include "models/model_options.hpp"  // header-only here: the size bounds
+
 namespace hepgnn::app {
 
 ConfigSchema training_schema() {
@@ -10,9 +12,10 @@ ConfigSchema training_schema() {
     s.integer("data.max_train_graphs", 0, 0, {}, "use only the first N training graphs (0: all)");
     s.integer("data.max_valid_graphs", 0, 0, {}, "use only the first N validation graphs (0: all)");
     s.text("model.name", "interaction_network", {"interaction_network", "agnn"}, "model");
-    s.integer("model.hidden_dim", 64, 1, 4096, "hidden size H");
-    s.integer("model.n_graph_iters", 8, 1, 64, "message-passing iterations");
-    s.integer("model.n_mlp_layers", 2, 1, 16, "blocks of [Linear, LayerNorm, activation] per MLP");
+    s.integer("model.hidden_dim", 64, 1, models::kMaxHiddenDim, "hidden size H");
+    s.integer("model.n_graph_iters", 8, 1, models::kMaxGraphIters, "message-passing iterations");
+    s.integer("model.n_mlp_layers", 2, 1, models::kMaxMlpLayers,
+              "blocks of [Linear, LayerNorm, activation] per MLP");
     s.text("model.aggregation", "sum", {"sum", "mean", "max", "sum_max"},
            "interaction network aggregation");
     s.text("model.activation", "relu", {"relu", "tanh", "silu"}, "activation");

@@ -109,15 +109,15 @@ HEPGNN_VECTOR_CLONES void backward_blocks(const Operands<T>& o, int64_t block_lo
                 for (int64_t d = 0; d < h; ++d)
                     g[d] = dyr[d] * derivative<A>(yr[d], xhat[d] * gamma[d] + beta[d]);
             }
-#pragma GCC ivdep  // the rows of partial and of scratch never overlap
-            for (int64_t d = 0; d < h; ++d) {
+            HEPGNN_IVDEP  // the rows of partial and of scratch never overlap
+                for (int64_t d = 0; d < h; ++d) {
                 dgamma[d] += g[d] * xhat[d];
                 dbeta[d] += g[d];
                 gg[d] = g[d] * gamma[d];
             }
             const T mean_gg = row_sum(gg, h) * inv_h;
             const T mean_ggx = row_dot(gg, xhat, h) * inv_h;
-#pragma GCC ivdep
+            HEPGNN_IVDEP
             for (int64_t d = 0; d < h; ++d) {
                 const T v = s * (gg[d] - mean_gg - xhat[d] * mean_ggx);
                 dzr[d] = v;

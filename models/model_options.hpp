@@ -2,6 +2,7 @@
 // for the models and the ONNX exporter alike. Torch-free.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,13 @@ namespace hepgnn::models {
 
 using ops::Activation;  // models/ops (libhepgnn_ops.so) holds the enums: models use it
 using ops::Aggregation;
+
+/// Upper bounds of the model config's sizes (lower bound 1), checked by the config schema and
+/// again by the model registry for configs read from checkpoints.
+inline constexpr int64_t kMaxInputDim = 1024;
+inline constexpr int64_t kMaxHiddenDim = 4096;
+inline constexpr int64_t kMaxGraphIters = 64;
+inline constexpr int64_t kMaxMlpLayers = 16;
 
 /// "sum" | "mean" | "max" | "sum_max"; otherwise hepgnn::Error naming `key`.
 Aggregation parse_aggregation(const std::string& name,

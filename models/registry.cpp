@@ -50,11 +50,12 @@ void validate_model_config(const ModelConfig& c) {
     HEPGNN_CHECK(find_factory(c.name) != nullptr,
                  "model.name: unknown model '{}'; expected one of: {}", c.name,
                  fmt::join(model_names(), ", "));
-    check_in_range(c.input_dim, 1024, "model.input_dim", "the number of node features");
-    check_in_range(c.hidden_dim, 4096, "model.hidden_dim", "the hidden width");
-    check_in_range(c.n_graph_iters, 64, "model.n_graph_iters",
+    check_in_range(c.input_dim, kMaxInputDim, "model.input_dim", "the number of node features");
+    check_in_range(c.hidden_dim, kMaxHiddenDim, "model.hidden_dim", "the hidden width");
+    check_in_range(c.n_graph_iters, kMaxGraphIters, "model.n_graph_iters",
                    "the number of message-passing iterations");
-    check_in_range(c.n_mlp_layers, 16, "model.n_mlp_layers", "the number of layers per MLP");
+    check_in_range(c.n_mlp_layers, kMaxMlpLayers, "model.n_mlp_layers",
+                   "the number of layers per MLP");
     parse_activation(c.activation, "model.activation");
     parse_aggregation(c.aggregation, "model.aggregation");
     parse_message_passing(c.message_passing, "model.message_passing");

@@ -10,3 +10,10 @@
 #else
 #define HEPGNN_VECTOR_CLONES
 #endif
+
+// HEPGNN_IVDEP: tells GCC a loop's iterations are independent (clang has no such pragma).
+#if defined(__GNUC__) && !defined(__clang__)
+#define HEPGNN_IVDEP _Pragma("GCC ivdep")
+#else
+#define HEPGNN_IVDEP
+#endif
