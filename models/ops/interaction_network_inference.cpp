@@ -167,11 +167,11 @@ void finish_rows(double* z, int64_t rows, const Layer<double>& l, Activation a, 
     finish_rows_any(z, rows, l, a, eps);
 }
 
-/// Layers [from, end) of `m` on rows already in buf (the output of layer from - 1, or of its
-/// product for from = 0 with finish_first): returns the buffer holding the result.
+/// The rest of `m` on rows whose first product is in buf (other: a second buffer as large):
+/// returns the buffer holding the output.
 template <typename T>
-T* run_layers(const Network<T>& net, const Mlp<T>& m, size_t from, int64_t rows, T* buf, T* other) {
-    for (size_t i = from; i < m.layers.size(); ++i) {
+T* run_layers(const Network<T>& net, const Mlp<T>& m, int64_t rows, T* buf, T* other) {
+    for (size_t i = 0; i < m.layers.size(); ++i) {
         const auto& l = m.layers[i];
         if (i > 0) {
             matmul(buf, l.in, rows, l.in, l.w(), l.out, other);
@@ -220,7 +220,7 @@ void node_mlp(const Network<T>& net, const Mlp<T>& m, const std::vector<Piece<T>
                 lda = in;
             }
             matmul(a, lda, n, in, m.layers[0].w(), m.layers[0].out, buf);
-            const T* y = run_layers(net, m, 0, n, buf, other);
+            const T* y = run_layers(net, m, n, buf, other);
             T* dst = out + r0 * o;
             if (accumulate) {
                 for (int64_t i = 0; i < n * o; ++i) dst[i] += y[i];
@@ -291,7 +291,7 @@ void edge_mlp(const Network<T>& net, const Mlp<T>& m, const SplitWeight& split, 
                     for (int64_t d = 0; d < o0; ++d) t[d] = as[d] + br[d];
                 }
             }
-            const T* y = run_layers(net, m, 0, n, buf, scratch.data() + kChunk * width);
+            const T* y = run_layers(net, m, n, buf, scratch.data() + kChunk * width);
             switch (output) {
                 case EdgeOutput::write:
                     std::memcpy(e + e0 * hidden, y, n * hidden * sizeof(T));
