@@ -205,20 +205,27 @@ BENCHMARK(BM_InferencePair)
     ->UseRealTime()
     ->Unit(benchmark::kSecond);
 
-/// The fused inference forward alone (for profiles and its peak memory).
+/// One inference forward alone, for profiles and peak memory: variant 0 the fused one (what
+/// forward() runs under no-grad), 1 the differentiable one under no-grad.
 void BM_InferenceForward(benchmark::State& state) {
-    at::set_num_threads(static_cast<int>(state.range(2)));
-    const auto graph = layered_graph(state.range(0), state.range(1));
+    at::set_num_threads(static_cast<int>(state.range(3)));
+    const auto graph = layered_graph(state.range(1), state.range(2));
     torch::manual_seed(7);
     InteractionNetwork model{ModelConfig{}};
     torch::NoGradGuard no_grad;
-    for (auto _ : state) benchmark::DoNotOptimize(model.forward(graph).data_ptr<float>());
+    const bool fused = state.range(0) == 0;
+    for (auto _ : state) {
+        auto logits = fused ? model.forward(graph) : model.differentiable_forward(graph);
+        benchmark::DoNotOptimize(logits.data_ptr<float>());
+    }
     state.counters["peak_rss_mb"] = hepgnn::peak_rss_mb();
 }
 BENCHMARK(BM_InferenceForward)
-    ->ArgNames({"nodes", "edges", "threads"})
-    ->Args({100000, 1000000, 2})
-    ->Args({100000, 1000000, 1})
+    ->ArgNames({"variant", "nodes", "edges", "threads"})
+    ->Args({0, 100000, 1000000, 2})
+    ->Args({1, 100000, 1000000, 2})
+    ->Args({0, 100000, 1000000, 1})
+    ->Args({1, 100000, 1000000, 1})
     ->Iterations(3)
     ->UseRealTime()
     ->Unit(benchmark::kSecond);
