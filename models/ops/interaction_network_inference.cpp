@@ -115,26 +115,46 @@ void matmul(const T* a, int64_t lda, int64_t rows, int64_t k, const T* b, int64_
 /// known at compile time (the model's width), which lets the compiler unroll the row sums.
 /// Always inlined into the kernel clones below, so that each is compiled for its target.
 template <Activation A, int64_t W, typename T>
-__attribute__((always_inline)) inline void finish_rows_as(T* z, int64_t rows, const Layer<T>& l,
-                                                          T eps) {
-    const int64_t h = W > 0 ? W : l.out;
+__attribute__((always_inline)) inline void layer_norm_rows(T* __restrict z, int64_t rows,
+                                                           int64_t width, const T* __restrict bias,
+                                                           const T* __restrict gamma,
+                                                           const T* __restrict beta, T eps) {
+    const int64_t h = W > 0 ? W : width;
     const T inv_h = T(1) / static_cast<T>(h);
-    const T* __restrict bias = l.bias;
     for (int64_t r = 0; r < rows; ++r) {
-        T* __restrict y = z + r * h;
+        T* y = z + r * h;
         for (int64_t d = 0; d < h; ++d) y[d] += bias[d];
-        if (!l.activate) continue;
-        if (l.gamma) {
-            const T* __restrict gamma = l.gamma;
-            const T* __restrict beta = l.beta;
-            const T mean = row_sum(y, h) * inv_h;
-            for (int64_t d = 0; d < h; ++d) y[d] -= mean;
-            const T rstd = T(1) / std::sqrt(row_dot(y, y, h) * inv_h + eps);
-            for (int64_t d = 0; d < h; ++d) y[d] = activate<A>(y[d] * rstd * gamma[d] + beta[d]);
+        const T mean = row_sum(y, h) * inv_h;
+        for (int64_t d = 0; d < h; ++d) y[d] -= mean;
+        const T rstd = T(1) / std::sqrt(row_dot(y, y, h) * inv_h + eps);
+        for (int64_t d = 0; d < h; ++d) y[d] = activate<A>(y[d] * rstd * gamma[d] + beta[d]);
+    }
+}
+
+template <Activation A, typename T>
+__attribute__((always_inline)) inline void bias_rows(T* __restrict z, int64_t rows, int64_t h,
+                                                     const T* __restrict bias, bool activated) {
+    for (int64_t r = 0; r < rows; ++r) {
+        T* y = z + r * h;
+        if (activated) {
+            for (int64_t d = 0; d < h; ++d) y[d] = activate<A>(y[d] + bias[d]);
         } else {
-            for (int64_t d = 0; d < h; ++d) y[d] = activate<A>(y[d]);
+            for (int64_t d = 0; d < h; ++d) y[d] += bias[d];
         }
     }
+}
+
+/// z += bias, then layer norm and the activation where the layer has them, in place; the
+/// rounding of models/layer_norm_activation.cpp's forward. W > 0: rows of exactly W values,
+/// known at compile time (the model's width), which lets the compiler unroll the row sums.
+/// The pointers are restrict parameters, so the loops vectorize without alias checks.
+/// Always inlined into the kernel clones below, so that each is compiled for its target.
+template <Activation A, int64_t W, typename T>
+__attribute__((always_inline)) inline void finish_rows_as(T* z, int64_t rows, const Layer<T>& l,
+                                                          T eps) {
+    if (l.activate && l.gamma)
+        return layer_norm_rows<A, W>(z, rows, l.out, l.bias, l.gamma, l.beta, eps);
+    bias_rows<A>(z, rows, l.out, l.bias, l.activate);
 }
 
 template <int64_t W, typename T>
@@ -257,6 +277,44 @@ struct EdgeGraph {
     int64_t n_nodes, n_edges;
 };
 
+/// t[i] = (a[s[e]] + b[r[e]]) (+ t[i] when add) for the edges e = e0 + i of a chunk, with the
+/// node rows of edges a few ahead prefetched.
+template <typename T>
+__attribute__((always_inline)) inline void gather_node_parts_rows(
+    const T* __restrict a, const T* __restrict b, const int64_t* __restrict senders,
+    const int64_t* __restrict receivers, int64_t e0, int64_t n, int64_t n_edges, int64_t width,
+    bool add, T* __restrict t) {
+    for (int64_t i = 0; i < n; ++i) {
+        const int64_t edge = e0 + i;
+        if (edge + kPrefetchAhead < n_edges) {
+            prefetch_row(a + senders[edge + kPrefetchAhead] * width, width);
+            prefetch_row(b + receivers[edge + kPrefetchAhead] * width, width);
+        }
+        const T* as = a + senders[edge] * width;
+        const T* br = b + receivers[edge] * width;
+        T* ti = t + i * width;
+        if (add) {
+            for (int64_t d = 0; d < width; ++d) ti[d] = (as[d] + br[d]) + ti[d];
+        } else {
+            for (int64_t d = 0; d < width; ++d) ti[d] = as[d] + br[d];
+        }
+    }
+}
+
+HEPGNN_VECTOR_CLONES
+void gather_node_parts(const float* a, const float* b, const int64_t* senders,
+                       const int64_t* receivers, int64_t e0, int64_t n, int64_t n_edges,
+                       int64_t width, bool add, float* t) {
+    gather_node_parts_rows(a, b, senders, receivers, e0, n, n_edges, width, add, t);
+}
+
+HEPGNN_VECTOR_CLONES
+void gather_node_parts(const double* a, const double* b, const int64_t* senders,
+                       const int64_t* receivers, int64_t e0, int64_t n, int64_t n_edges,
+                       int64_t width, bool add, double* t) {
+    gather_node_parts_rows(a, b, senders, receivers, e0, n, n_edges, width, add, t);
+}
+
 /// One edge MLP over all edges: its first product is a[s] + b[r] (+ e W_c^T), with a = h W_s^T
 /// and b = h W_r^T computed once over the nodes into the workspace node_a, node_b
 /// ([N, m's first width] each).
@@ -276,21 +334,8 @@ void edge_mlp(const Network<T>& net, const Mlp<T>& m, const SplitWeight& split, 
             const int64_t e0 = chunk * kChunk, n = std::min(kChunk, g.n_edges - e0);
             T* buf = scratch.data();
             if (wc) matmul(e + e0 * hidden, hidden, n, hidden, wc, o0, buf);
-            for (int64_t i = 0; i < n; ++i) {
-                const int64_t edge = e0 + i;
-                if (edge + kPrefetchAhead < g.n_edges) {
-                    prefetch_row(ap + g.senders[edge + kPrefetchAhead] * o0, o0);
-                    prefetch_row(bp + g.receivers[edge + kPrefetchAhead] * o0, o0);
-                }
-                const T* __restrict as = ap + g.senders[edge] * o0;
-                const T* __restrict br = bp + g.receivers[edge] * o0;
-                T* __restrict t = buf + i * o0;
-                if (wc) {
-                    for (int64_t d = 0; d < o0; ++d) t[d] = (as[d] + br[d]) + t[d];
-                } else {
-                    for (int64_t d = 0; d < o0; ++d) t[d] = as[d] + br[d];
-                }
-            }
+            gather_node_parts(ap, bp, g.senders, g.receivers, e0, n, g.n_edges, o0, wc != nullptr,
+                              buf);
             const T* y = run_layers(net, m, n, buf, scratch.data() + kChunk * width);
             switch (output) {
                 case EdgeOutput::write:
