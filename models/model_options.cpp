@@ -11,10 +11,7 @@ std::vector<std::string> aggregation_names() {
 }
 
 Aggregation parse_aggregation(const std::string& name, const std::string& key) {
-    if (name == "sum") return Aggregation::sum;
-    if (name == "mean") return Aggregation::mean;
-    if (name == "max") return Aggregation::max;
-    if (name == "sum_max") return Aggregation::sum_max;
+    if (const auto a = ops::aggregation_from_name(name)) return *a;
     HEPGNN_FAIL("{}: unknown aggregation '{}'; expected one of: {}", key, name,
                 fmt::join(aggregation_names(), ", "));
 }
@@ -24,9 +21,7 @@ std::vector<std::string> activation_names() {
 }
 
 Activation parse_activation(const std::string& name, const std::string& key) {
-    if (name == "relu") return Activation::relu;
-    if (name == "tanh") return Activation::tanh;
-    if (name == "silu") return Activation::silu;
+    if (const auto a = ops::activation_from_name(name)) return *a;
     HEPGNN_FAIL("{}: unknown activation '{}'; expected one of: {}", key, name,
                 fmt::join(activation_names(), ", "));
 }

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "core/error.hpp"
+#include "models/ops/row_math.hpp"
 #include "models/ops/segment_kernels.hpp"
 #include "models/ops/vector_clones.hpp"
 #include "models/row_blocked_matmul.hpp"
@@ -25,11 +26,8 @@ using torch::autograd::variable_list;
 
 // The 64-wide rows of gather_add: prefetch the node rows of edges a few ahead.
 constexpr int64_t kWide = 64;
-constexpr int64_t kPrefetchAhead = 4;
-
-inline void prefetch_row(const float* row) {
-    for (int64_t d = 0; d < kWide; d += 16) __builtin_prefetch(row + d);
-}
+using ops::kPrefetchAhead;
+using ops::prefetch_row;
 
 template <typename T>
 void segment_max_backward_kernel(const T* grad, const int64_t* arg, const int64_t* perm,
@@ -66,8 +64,8 @@ void gather_add_rows_wide(const float* a, const float* b, const float* c, const 
                           float* out) {
     for (int64_t e = begin; e < end; ++e) {
         if (e + kPrefetchAhead < n_edges) {
-            prefetch_row(a + senders[e + kPrefetchAhead] * kWide);
-            prefetch_row(b + receivers[e + kPrefetchAhead] * kWide);
+            prefetch_row(a + senders[e + kPrefetchAhead] * kWide, kWide);
+            prefetch_row(b + receivers[e + kPrefetchAhead] * kWide, kWide);
         }
         const float* __restrict ar = a + senders[e] * kWide;
         const float* __restrict br = b + receivers[e] * kWide;

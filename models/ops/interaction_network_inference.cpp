@@ -20,14 +20,6 @@ using torch::Tensor;
 
 // Edge or node rows per chunk: a few [256, 64] buffers (64 KB each) stay in L2.
 constexpr int64_t kChunk = 256;
-constexpr int64_t kPrefetchAhead = 4;
-
-/// The node rows of an edge a few ahead: they lie anywhere in [N, width] (outside the caches).
-template <typename T>
-inline void prefetch_row(const T* row, int64_t width) {
-    const int64_t per_line = 64 / static_cast<int64_t>(sizeof(T));
-    for (int64_t d = 0; d < width; d += per_line) __builtin_prefetch(row + d);
-}
 
 // ---- one linear layer and what follows it ----------------------------------------------------
 
@@ -384,7 +376,8 @@ public:
         return m;
     }
 
-    /// The last MLP's first weight split into column blocks of the given widths (W^T each).
+    /// The last MLP's first weight split into its column blocks [W_s | W_r | W_c] of `hidden`
+    /// columns each (W_c only with_edge_part), each transposed.
     SplitWeight split(int64_t hidden, bool with_edge_part) const {
         SplitWeight s;
         s.s = first_weight_.narrow(1, 0, hidden).t().contiguous();
@@ -421,20 +414,17 @@ private:
 };
 
 Aggregation aggregation_of(const std::string& name) {
-    if (name == "sum") return Aggregation::sum;
-    if (name == "mean") return Aggregation::mean;
-    if (name == "max") return Aggregation::max;
-    TORCH_CHECK(name == "sum_max", "hepgnn::interaction_network: unknown aggregation '", name,
+    const auto a = aggregation_from_name(name);
+    TORCH_CHECK(a.has_value(), "hepgnn::interaction_network: unknown aggregation '", name,
                 "' (sum, mean, max or sum_max)");
-    return Aggregation::sum_max;
+    return *a;
 }
 
 Activation activation_of(const std::string& name) {
-    if (name == "relu") return Activation::relu;
-    if (name == "tanh") return Activation::tanh;
-    TORCH_CHECK(name == "silu", "hepgnn::interaction_network: unknown activation '", name,
+    const auto a = activation_from_name(name);
+    TORCH_CHECK(a.has_value(), "hepgnn::interaction_network: unknown activation '", name,
                 "' (relu, tanh or silu)");
-    return Activation::silu;
+    return *a;
 }
 
 template <typename T>

@@ -5,11 +5,42 @@
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace hepgnn::ops {
 
 enum class Aggregation { sum, mean, max, sum_max };
 enum class Activation { relu, tanh, silu };
+
+/// The enum of a config name ("sum", "mean", "max", "sum_max"), or nothing: callers word the
+/// error (models: hepgnn::Error naming the config key; the custom op: c10::Error).
+inline std::optional<Aggregation> aggregation_from_name(std::string_view name) {
+    if (name == "sum") return Aggregation::sum;
+    if (name == "mean") return Aggregation::mean;
+    if (name == "max") return Aggregation::max;
+    if (name == "sum_max") return Aggregation::sum_max;
+    return std::nullopt;
+}
+
+/// The enum of "relu", "tanh" or "silu", or nothing.
+inline std::optional<Activation> activation_from_name(std::string_view name) {
+    if (name == "relu") return Activation::relu;
+    if (name == "tanh") return Activation::tanh;
+    if (name == "silu") return Activation::silu;
+    return std::nullopt;
+}
+
+/// Gathers prefetch the rows of the edge this many ahead: a node's row lies anywhere in its
+/// [N, width] tensor (in big graphs far outside the caches).
+constexpr int64_t kPrefetchAhead = 4;
+
+/// Prefetches every cache line of one row of `width` values.
+template <typename T>
+__attribute__((always_inline)) inline void prefetch_row(const T* row, int64_t width) {
+    constexpr int64_t per_line = 64 / static_cast<int64_t>(sizeof(T));
+    for (int64_t d = 0; d < width; d += per_line) __builtin_prefetch(row + d);
+}
 
 // Row sums use this many independent accumulators: the compiler can keep them in one vector
 // register without reassociating floating-point additions (which it may not do on its own), and

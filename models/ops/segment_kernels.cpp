@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "models/ops/row_math.hpp"
 #include "models/ops/vector_clones.hpp"
 
 namespace hepgnn::ops {
@@ -17,11 +18,6 @@ namespace {
 // sum stays in registers, and the rows a few edges ahead are prefetched, since the edges of a
 // node lie anywhere in `values` (and in big graphs far outside the caches).
 constexpr int64_t kWide = 64;
-constexpr int64_t kPrefetchAhead = 4;
-
-inline void prefetch_row(const float* row) {
-    for (int64_t d = 0; d < kWide; d += 16) __builtin_prefetch(row + d);
-}
 
 HEPGNN_VECTOR_CLONES
 void segment_sum_rows_wide(const float* values, const int64_t* perm, const int64_t* rowptr,
@@ -30,7 +26,8 @@ void segment_sum_rows_wide(const float* values, const int64_t* perm, const int64
     for (int64_t n = begin; n < end; ++n) {
         float acc[kWide] = {};
         for (int64_t k = rowptr[n]; k < rowptr[n + 1]; ++k) {
-            if (k + kPrefetchAhead < last) prefetch_row(values + perm[k + kPrefetchAhead] * kWide);
+            if (k + kPrefetchAhead < last)
+                prefetch_row(values + perm[k + kPrefetchAhead] * kWide, kWide);
             const float* __restrict v = values + perm[k] * kWide;
             for (int64_t d = 0; d < kWide; ++d) acc[d] += v[d];
         }
