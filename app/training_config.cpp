@@ -20,6 +20,8 @@ ConfigSchema training_schema() {
            "interaction network aggregation");
     s.text("model.activation", "relu", {"relu", "tanh", "silu"}, "activation");
     s.flag("model.layer_norm", true, "layer norm in every MLP block");
+    s.text("model.edge_features", "none", {"none", "differences"},
+           "interaction_network: also feed x_r - x_s (raw node features) to the edge encoder");
     s.flag("model.checkpointing", false, "recompute each iteration in backward (saves memory)");
     s.text("model.message_passing", "sparse", {"sparse", "dense"},
            "agnn: scatter-add (sparse) or incidence matrices (dense)");
@@ -88,6 +90,7 @@ models::ModelConfig model_config(const Config& c) {
     m.aggregation = c.get_string("model.aggregation");
     m.activation = c.get_string("model.activation");
     m.layer_norm = c.get_bool("model.layer_norm");
+    m.edge_features = c.get_string("model.edge_features");
     m.checkpointing = c.get_bool("model.checkpointing");
     m.message_passing = c.get_string("model.message_passing");
     return m;

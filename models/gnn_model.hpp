@@ -25,7 +25,9 @@ struct ModelConfig {
                                       // (agnn sums attention-weighted messages: sum only)
     std::string activation = "relu";  // relu | tanh | silu (HEP.TrkX's agnn uses tanh)
     bool layer_norm = true;
-    bool checkpointing = false;  // recompute each iteration in backward (memory for time)
+    std::string edge_features = "none";  // interaction_network: none | differences (x_r - x_s
+                                         // of the raw node features, into the edge encoder)
+    bool checkpointing = false;          // recompute each iteration in backward (memory for time)
     std::string message_passing = "sparse";  // agnn: sparse (scatter-add) | dense (Ri/Ro);
                                              // interaction_network: sparse only
 };

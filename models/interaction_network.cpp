@@ -44,7 +44,7 @@ InteractionNetwork::InteractionNetwork(ModelConfig config) : GnnModel(std::move(
     const int64_t node_in = aggregation_ == Aggregation::sum_max ? 5 * h : 3 * h;
 
     node_encoder_ = register_module("node_encoder", mlp(f, h, l, act, ln));
-    edge_encoder_ = register_module("edge_encoder", mlp(2 * h, h, l, act, ln));
+    edge_encoder_ = register_module("edge_encoder", mlp(2 * h + edge_feature_dim(), h, l, act, ln));
     edge_net_ = register_module("edge_net", mlp(3 * h, h, l, act, ln));
     node_net_ = register_module("node_net", mlp(node_in, h, l, act, ln));
 
@@ -96,6 +96,15 @@ std::pair<torch::Tensor, torch::Tensor> InteractionNetwork::iteration(
     return {std::move(x_next), std::move(e_next)};
 }
 
+int64_t InteractionNetwork::edge_feature_dim() const {
+    return config_.edge_features == "differences" ? config_.input_dim : 0;
+}
+
+torch::Tensor InteractionNetwork::edge_features(const GraphInput& graph) const {
+    if (edge_feature_dim() == 0) return {};
+    return graph.x.index_select(0, graph.receivers) - graph.x.index_select(0, graph.senders);
+}
+
 ops::InteractionNetworkShape InteractionNetwork::shape() const {
     ops::InteractionNetworkShape s;
     s.n_graph_iters = config_.n_graph_iters;
@@ -103,6 +112,7 @@ ops::InteractionNetworkShape InteractionNetwork::shape() const {
     s.aggregation = config_.aggregation;
     s.activation = config_.activation;
     s.layer_norm = config_.layer_norm;
+    s.edge_differences = edge_feature_dim() > 0;
     return s;
 }
 
@@ -129,13 +139,14 @@ torch::Tensor InteractionNetwork::differentiable_forward(const GraphInput& graph
         inv_out = inverse_degree(graph.index.by_sender, graph.x.options());
     }
 
+    const auto d = edge_features(graph);
     auto x = node_encoder_->forward(graph.x);
     // With checkpointing, the E-sized stages before and after the iterations are recomputed
     // in backward too: each keeps ~4 [E, H] activations otherwise, as much as 4 iterations.
-    auto edge_encoder = [this, graph](const std::vector<torch::Tensor>& in) {
+    auto edge_encoder = [this, graph, d](const std::vector<torch::Tensor>& in) {
         const auto& enc = edge_encoder_->first_linear();
         return std::vector<torch::Tensor>{
-            edge_encoder_->after_first_linear(edge_linear(enc->weight, {}, in[0], graph.index))};
+            edge_encoder_->after_first_linear(edge_linear(enc->weight, {}, in[0], graph.index, d))};
     };
     auto e = config_.checkpointing ? checkpoint(edge_encoder, {x}, edge_encoder_->parameters())[0]
                                    : edge_encoder({x})[0];
@@ -208,8 +219,10 @@ torch::Tensor plain_forward(InteractionNetwork& model, const GraphInput& graph) 
     const int64_t n = graph.num_nodes();
 
     auto x = model.node_encoder()->plain_forward(graph.x);
-    auto e = model.edge_encoder()->plain_forward(
-        torch::cat({x.index_select(0, s), x.index_select(0, r)}, 1));
+    std::vector<torch::Tensor> encoder_in{x.index_select(0, s), x.index_select(0, r)};
+    if (model.edge_feature_dim() > 0)
+        encoder_in.push_back(graph.x.index_select(0, r) - graph.x.index_select(0, s));
+    auto e = model.edge_encoder()->plain_forward(torch::cat(encoder_in, 1));
     for (int64_t it = 0; it < model.config().n_graph_iters; ++it) {
         e = e + model.edge_net()->plain_forward(
                     torch::cat({x.index_select(0, s), x.index_select(0, r), e}, 1));

@@ -18,7 +18,8 @@ namespace hepgnn::models {
 
 /// Parameters (defaults: F=3, H=64, L=2, 8 iterations, layer norm, ReLU; 63,425 in all):
 ///   node_encoder     mlp(F, H, L)
-///   edge_encoder     mlp(2H, H, L)            on [x_s, x_r]
+///   edge_encoder     mlp(2H + C, H, L)        on [x_s, x_r] (+ [x_r - x_s] of the raw
+///                                             features: C = F with edge_features = differences)
 ///   edge_net         mlp(3H, H, L)            on [x_s, x_r, e]
 ///   node_net         mlp(kH, H, L)            on [x, agg_in, agg_out]; k = 3, or 5 for sum_max
 ///                                             ([x, sum_in, max_in, sum_out, max_out])
@@ -37,6 +38,12 @@ public:
 
     /// The network's shape for ops::interaction_network_inference and the custom op.
     ops::InteractionNetworkShape shape() const;
+
+    /// C: the width of the edge features fed to the edge encoder with [x_s, x_r] (0 without;
+    /// F for model.edge_features = differences).
+    int64_t edge_feature_dim() const;
+    /// [E, C] edge features of `graph` (x_r - x_s of its raw node features), or undefined.
+    torch::Tensor edge_features(const GraphInput& graph) const;
 
     Aggregation aggregation() const { return aggregation_; }
     Mlp node_encoder() const { return node_encoder_; }

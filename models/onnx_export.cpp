@@ -32,14 +32,15 @@ struct Plan {
     Aggregation aggregation = Aggregation::sum;
     Activation activation = Activation::relu;
     bool layer_norm = true;
+    bool edge_differences = false;  // the edge encoder also reads x_r - x_s
 };
 
 std::string describe(const ModelConfig& c) {
     return fmt::format(
         "interaction_network(input_dim={}, hidden_dim={}, n_mlp_layers={}, n_graph_iters={}, "
-        "aggregation={}, activation={}, layer_norm={})",
+        "aggregation={}, activation={}, layer_norm={}, edge_features={})",
         c.input_dim, c.hidden_dim, c.n_mlp_layers, c.n_graph_iters, c.aggregation, c.activation,
-        c.layer_norm);
+        c.layer_norm, c.edge_features);
 }
 
 Plan make_plan(const ModelConfig& c) {
@@ -58,6 +59,10 @@ Plan make_plan(const ModelConfig& c) {
     p.l = c.n_mlp_layers;
     p.iters = c.n_graph_iters;
     p.layer_norm = c.layer_norm;
+    HEPGNN_CHECK(c.edge_features == "none" || c.edge_features == "differences",
+                 "model.edge_features = {}: ONNX export knows none and differences",
+                 c.edge_features);
+    p.edge_differences = c.edge_features == "differences";
     p.aggregation = parse_aggregation(c.aggregation);
     p.activation = parse_activation(c.activation);
     return p;
@@ -90,7 +95,7 @@ MlpSpecs mlp_specs(const Plan& p) {
     const std::vector<int64_t> hidden(static_cast<size_t>(p.l), p.h);
     MlpSpecs s;
     s.node_encoder = {"node_encoder", p.f, hidden, true};
-    s.edge_encoder = {"edge_encoder", 2 * p.h, hidden, true};
+    s.edge_encoder = {"edge_encoder", 2 * p.h + (p.edge_differences ? p.f : 0), hidden, true};
     s.edge_net = {"edge_net", 3 * p.h, hidden, true};
     // sum_max feeds [x, sum_in, max_in, sum_out, max_out].
     s.node_net = {"node_net", (p.aggregation == Aggregation::sum_max ? 5 : 3) * p.h, hidden, true};
@@ -370,11 +375,15 @@ public:
         AggregationIndex out = index("out", senders_, need_sum, need_max);
 
         auto x = mlp(mlps.node_encoder, "encode", "x");
-        auto e = mlp(mlps.edge_encoder, "encode",
-                     b_.op("Concat", "encode/edge_encoder/concat",
-                           {gather(x, senders_, "encode/x_senders"),
-                            gather(x, receivers_, "encode/x_receivers")},
-                           {attr_int("axis", 1)}));
+        std::vector<std::string> encoder_in{gather(x, senders_, "encode/x_senders"),
+                                            gather(x, receivers_, "encode/x_receivers")};
+        if (p_.edge_differences)
+            encoder_in.push_back(b_.op("Sub", "encode/edge_features",
+                                       {gather("x", receivers_, "encode/input_receivers"),
+                                        gather("x", senders_, "encode/input_senders")}));
+        auto e =
+            mlp(mlps.edge_encoder, "encode",
+                b_.op("Concat", "encode/edge_encoder/concat", encoder_in, {attr_int("axis", 1)}));
         for (int64_t it = 0; it < p_.iters; ++it) {
             const auto scope = fmt::format("iter{}", it);
             const auto edge_in = b_.op("Concat", scope + "/edge_net/concat",
@@ -601,9 +610,9 @@ std::string config_json(const ModelConfig& c, int opset) {
     return fmt::format(
         "{{\"name\": \"{}\", \"input_dim\": {}, \"hidden_dim\": {}, \"n_mlp_layers\": {}, "
         "\"n_graph_iters\": {}, \"aggregation\": \"{}\", \"activation\": \"{}\", "
-        "\"layer_norm\": {}, \"opset\": {}}}",
+        "\"layer_norm\": {}, \"edge_features\": \"{}\", \"opset\": {}}}",
         c.name, c.input_dim, c.hidden_dim, c.n_mlp_layers, c.n_graph_iters, c.aggregation,
-        c.activation, c.layer_norm, opset);
+        c.activation, c.layer_norm, c.edge_features, opset);
 }
 
 }  // namespace

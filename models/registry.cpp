@@ -59,6 +59,9 @@ void validate_model_config(const ModelConfig& c) {
     parse_activation(c.activation, "model.activation");
     parse_aggregation(c.aggregation, "model.aggregation");
     parse_message_passing(c.message_passing, "model.message_passing");
+    HEPGNN_CHECK(c.edge_features == "none" || c.edge_features == "differences",
+                 "model.edge_features: unknown value '{}'; expected none or differences",
+                 c.edge_features);
     if (c.name == "interaction_network") {
         HEPGNN_CHECK(c.message_passing == "sparse",
                      "model.message_passing = {}: interaction_network supports only 'sparse' "
@@ -69,6 +72,10 @@ void validate_model_config(const ModelConfig& c) {
                      "model.aggregation = {}: agnn aggregates attention-weighted sums; only "
                      "'sum' is supported (other aggregations exist for interaction_network)",
                      c.aggregation);
+        HEPGNN_CHECK(c.edge_features == "none",
+                     "model.edge_features = {}: agnn takes node features only; edge features "
+                     "exist for interaction_network",
+                     c.edge_features);
     }
 }
 

@@ -76,8 +76,10 @@ std::string forward_method(const InteractionNetwork& model) {
         "def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:\n"
         "    s = edge_index[0]\n"
         "    r = edge_index[1]\n"
-        "    h = self.node_encoder(x)\n"
-        "    e = self.edge_encoder(torch.cat([h[s], h[r]], 1))\n";
+        "    h = self.node_encoder(x)\n";
+    f += model.edge_feature_dim() > 0
+             ? "    e = self.edge_encoder(torch.cat([h[s], h[r], x[r] - x[s]], 1))\n"
+             : "    e = self.edge_encoder(torch.cat([h[s], h[r]], 1))\n";
     if (agg == Aggregation::mean) {
         f +=
             "    ones = torch.ones_like(e[:, 0:1])\n"
@@ -119,9 +121,9 @@ std::string fused_forward_method(InteractionNetwork& model) {
     return fmt::format(
         "def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:\n"
         "    return hepgnn.interaction_network(x, edge_index, [{}], {}, {}, '{}', "
-        "'{}', {})\n",
+        "'{}', {}, {})\n",
         params, c.n_graph_iters, c.n_mlp_layers, c.aggregation, c.activation,
-        c.layer_norm ? "True" : "False");
+        c.layer_norm ? "True" : "False", model.edge_feature_dim() > 0 ? "True" : "False");
 }
 
 }  // namespace
@@ -147,7 +149,8 @@ void export_torchscript(GnnModel& model, const std::filesystem::path& out,
                                              {"n_mlp_layers", in->config().n_mlp_layers},
                                              {"aggregation", in->config().aggregation},
                                              {"activation", in->config().activation},
-                                             {"layer_norm", in->config().layer_norm}}
+                                             {"layer_norm", in->config().layer_norm},
+                                             {"edge_features", in->config().edge_features}}
                                   .dump());
     const std::string act = in->config().activation;
     if (ops == TorchScriptOps::fused) {

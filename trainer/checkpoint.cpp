@@ -28,6 +28,7 @@ nlohmann::json model_json(const models::ModelConfig& c) {
             {"aggregation", c.aggregation},
             {"activation", c.activation},
             {"layer_norm", c.layer_norm},
+            {"edge_features", c.edge_features},
             {"message_passing", c.message_passing}};
 }
 
@@ -198,6 +199,8 @@ models::ModelConfig model_config_from_json(const std::string& text, const std::s
         c.aggregation = j.at("aggregation").get<std::string>();
         c.activation = j.at("activation").get<std::string>();
         c.layer_norm = j.at("layer_norm").get<bool>();
+        // Checkpoints from before edge features have none.
+        c.edge_features = j.value("edge_features", std::string("none"));
         c.message_passing = j.at("message_passing").get<std::string>();
     } catch (const std::exception& e) {
         HEPGNN_FAIL("{}: cannot read the model config: {}", where, e.what());

@@ -58,6 +58,7 @@ struct Network {
     Activation activation = Activation::relu;
     T eps = T(1e-5);
     int64_t hidden = 0;
+    int64_t edge_feature_dim = 0;  // C: x_r - x_s into the edge encoder (0: none)
     int64_t n_graph_iters = 0;
     std::vector<Tensor> keep;  // owns the converted parameters the layers point into
 };
@@ -307,12 +308,21 @@ void gather_node_parts(const double* a, const double* b, const int64_t* senders,
     gather_node_parts_rows(a, b, senders, receivers, e0, n, n_edges, width, add, t);
 }
 
-/// One edge MLP over all edges: its first product is a[s] + b[r] (+ e W_c^T), with a = h W_s^T
-/// and b = h W_r^T computed once over the nodes into the workspace node_a, node_b
+/// Rows of edge inputs beside the two node parts: e itself ([E, H]), or the edge features of
+/// the edge encoder ([E, C]); none when data is null.
+template <typename T>
+struct EdgePart {
+    const T* data;
+    int64_t width;
+};
+
+/// One edge MLP over all edges: its first product is a[s] + b[r] (+ edge_part W_c^T), with
+/// a = h W_s^T and b = h W_r^T computed once over the nodes into the workspace node_a, node_b
 /// ([N, m's first width] each).
 template <typename T>
 void edge_mlp(const Network<T>& net, const Mlp<T>& m, const SplitWeight& split, const T* h,
-              const EdgeGraph& g, T* node_a, T* node_b, T* e, T* logits, EdgeOutput output) {
+              const EdgeGraph& g, T* node_a, T* node_b, EdgePart<T> edge_part, T* e, T* logits,
+              EdgeOutput output) {
     const int64_t hidden = net.hidden, o0 = m.layers[0].out;
     node_product(h, g.n_nodes, hidden, split.s, node_a);
     node_product(h, g.n_nodes, hidden, split.r, node_b);
@@ -325,7 +335,9 @@ void edge_mlp(const Network<T>& net, const Mlp<T>& m, const SplitWeight& split, 
         for (int64_t chunk = begin; chunk < end; ++chunk) {
             const int64_t e0 = chunk * kChunk, n = std::min(kChunk, g.n_edges - e0);
             T* buf = scratch.data();
-            if (wc) matmul(e + e0 * hidden, hidden, n, hidden, wc, o0, buf);
+            if (wc)
+                matmul(edge_part.data + e0 * edge_part.width, edge_part.width, n, edge_part.width,
+                       wc, o0, buf);
             gather_node_parts(ap, bp, g.senders, g.receivers, e0, n, g.n_edges, o0, wc != nullptr,
                               buf);
             const T* y = run_layers(net, m, n, buf, scratch.data() + kChunk * width);
@@ -344,6 +356,23 @@ void edge_mlp(const Network<T>& net, const Mlp<T>& m, const SplitWeight& split, 
             }
         }
     });
+}
+
+/// [E, F]: x_r - x_s per edge (x contiguous [N, F]).
+template <typename T>
+Tensor edge_differences(const Tensor& x, const EdgeGraph& g) {
+    const int64_t f = x.size(1);
+    auto out = torch::empty({g.n_edges, f}, x.options());
+    const T* xp = x.data_ptr<T>();
+    T* op = out.data_ptr<T>();
+    at::parallel_for(0, g.n_edges, 4096, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+            const T* xs = xp + g.senders[i] * f;
+            const T* xr = xp + g.receivers[i] * f;
+            for (int64_t d = 0; d < f; ++d) op[i * f + d] = xr[d] - xs[d];
+        }
+    });
+    return out;
 }
 
 // ---- parameters --------------------------------------------------------------------------------
@@ -376,13 +405,13 @@ public:
         return m;
     }
 
-    /// The last MLP's first weight split into its column blocks [W_s | W_r | W_c] of `hidden`
-    /// columns each (W_c only with_edge_part), each transposed.
-    SplitWeight split(int64_t hidden, bool with_edge_part) const {
+    /// The last MLP's first weight split into its column blocks [W_s | W_r | W_c] of `hidden`,
+    /// `hidden` and `edge_width` columns (no W_c for edge_width 0), each transposed.
+    SplitWeight split(int64_t hidden, int64_t edge_width) const {
         SplitWeight s;
         s.s = first_weight_.narrow(1, 0, hidden).t().contiguous();
         s.r = first_weight_.narrow(1, hidden, hidden).t().contiguous();
-        if (with_edge_part) s.c = first_weight_.narrow(1, 2 * hidden, hidden).t().contiguous();
+        if (edge_width > 0) s.c = first_weight_.narrow(1, 2 * hidden, edge_width).t().contiguous();
         return s;
     }
 
@@ -448,13 +477,15 @@ Network<T> read_network(const std::vector<Tensor>& parameters, const Interaction
     const int64_t node_in = net.aggregation == Aggregation::sum_max ? 5 * h : 3 * h;
     ParameterReader<T> read(parameters, net, type);
     net.node_encoder = read.mlp("node_encoder", input_dim, hidden, true, s.layer_norm);
-    net.edge_encoder = read.mlp("edge_encoder", 2 * h, hidden, true, s.layer_norm);
-    net.encoder_split = read.split(h, false);
+    net.edge_feature_dim = s.edge_differences ? input_dim : 0;
+    net.edge_encoder =
+        read.mlp("edge_encoder", 2 * h + net.edge_feature_dim, hidden, true, s.layer_norm);
+    net.encoder_split = read.split(h, net.edge_feature_dim);
     net.edge_net = read.mlp("edge_net", 3 * h, hidden, true, s.layer_norm);
-    net.net_split = read.split(h, true);
+    net.net_split = read.split(h, h);
     net.node_net = read.mlp("node_net", node_in, hidden, true, s.layer_norm);
     net.edge_classifier = read.mlp("edge_classifier", 3 * h, head, false, s.layer_norm);
-    net.classifier_split = read.split(h, true);
+    net.classifier_split = read.split(h, h);
     read.finish();
     return net;
 }
@@ -519,16 +550,23 @@ Tensor forward(const Network<T>& net, const Tensor& x, const EdgeGraph& g,
     T* ep = e.data_ptr<T>();
     auto logits = torch::empty({g.n_edges}, options);
     T* none = nullptr;
-    edge_mlp(net, net.edge_encoder, net.encoder_split, hp, g, node_a, node_b, ep, none,
-             EdgeOutput::write);
+    // The encoder's edge features x_r - x_s ([E, F]; a few bytes an edge, freed after it).
+    Tensor differences;
+    if (net.edge_feature_dim > 0) differences = edge_differences<T>(x, g);
+    const EdgePart<T> encoder_part{
+        differences.defined() ? differences.template data_ptr<T>() : nullptr, net.edge_feature_dim};
+    edge_mlp(net, net.edge_encoder, net.encoder_split, hp, g, node_a, node_b, encoder_part, ep,
+             none, EdgeOutput::write);
+    differences = Tensor();
+    const EdgePart<T> e_part{ep, hid};
     for (int64_t it = 0; it < net.n_graph_iters; ++it) {
-        edge_mlp(net, net.edge_net, net.net_split, hp, g, node_a, node_b, ep, none,
+        edge_mlp(net, net.edge_net, net.net_split, hp, g, node_a, node_b, e_part, ep, none,
                  EdgeOutput::accumulate);
         aggregate(net, ep, by_receiver, n, a_in, scratch);
         aggregate(net, ep, by_sender, n, a_out, scratch);
         node_mlp(net, net.node_net, {{hp, hid}, {a_in, agg}, {a_out, agg}}, n, hp, true);
     }
-    edge_mlp(net, net.edge_classifier, net.classifier_split, hp, g, node_a, node_b, ep,
+    edge_mlp(net, net.edge_classifier, net.classifier_split, hp, g, node_a, node_b, e_part, ep,
              logits.data_ptr<T>(), EdgeOutput::logits);
     return logits;
 }

@@ -32,6 +32,7 @@ struct InteractionNetworkShape {
     std::string activation = "relu";  // relu | tanh | silu
     bool layer_norm = true;
     double layer_norm_eps = 1e-5;
+    bool edge_differences = false;  // the edge encoder also reads x_r - x_s (raw features)
 };
 
 /// Edges grouped by node (models/ops/segment_kernels.hpp): perm int64 [E], rowptr int64 [N + 1].

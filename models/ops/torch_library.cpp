@@ -14,13 +14,14 @@ namespace {
 at::Tensor interaction_network_op(const at::Tensor& x, const at::Tensor& edge_index,
                                   std::vector<at::Tensor> parameters, int64_t n_graph_iters,
                                   int64_t n_mlp_layers, std::string aggregation,
-                                  std::string activation, bool layer_norm) {
+                                  std::string activation, bool layer_norm, bool edge_differences) {
     InteractionNetworkShape shape;
     shape.n_graph_iters = n_graph_iters;
     shape.n_mlp_layers = n_mlp_layers;
     shape.aggregation = std::move(aggregation);
     shape.activation = std::move(activation);
     shape.layer_norm = layer_norm;
+    shape.edge_differences = edge_differences;
     return interaction_network_inference(x, edge_index, parameters, shape);
 }
 
@@ -38,7 +39,8 @@ std::string library_path() {
 TORCH_LIBRARY(hepgnn, m) {
     m.def(
         "interaction_network(Tensor x, Tensor edge_index, Tensor[] parameters, int n_graph_iters, "
-        "int n_mlp_layers, str aggregation, str activation, bool layer_norm) -> Tensor");
+        "int n_mlp_layers, str aggregation, str activation, bool layer_norm, "
+        "bool edge_differences=False) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(hepgnn, CPU, m) {

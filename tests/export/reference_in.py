@@ -5,7 +5,8 @@
                     --out logits.bin [--dtype float64|float32]
 
 config.json: the model config (input_dim, hidden_dim, n_mlp_layers, n_graph_iters,
-aggregation, activation, layer_norm). params.json: {"file": "params.bin", "tensors":
+aggregation, activation, layer_norm, and optionally edge_features: "none" | "differences", which
+feeds x_r - x_s of the raw node features to the edge encoder beside [x_s, x_r]). params.json: {"file": "params.bin", "tensors":
 [{"name": ..., "shape": [...], "offset": ...}]}, offsets in float32 elements into the
 little-endian float32 file (relative to params.json). x.bin float32 [N, F]; ei.bin int64
 [2, E] (row 0 senders, row 1 receivers). Writes the logits [E] as raw little-endian values of
@@ -26,9 +27,10 @@ def expected_parameters(cfg):
     """name -> shape, from §3.3 and hepgnn's module names (Mlp: linear<i>, norm<i>)."""
     f, h, l = cfg["input_dim"], cfg["hidden_dim"], cfg["n_mlp_layers"]
     node_in = (5 if cfg["aggregation"] == "sum_max" else 3) * h
+    c = f if cfg.get("edge_features", "none") == "differences" else 0
     mlps = {
         "node_encoder": (f, [h] * l, True),
-        "edge_encoder": (2 * h, [h] * l, True),
+        "edge_encoder": (2 * h + c, [h] * l, True),
         "edge_net": (3 * h, [h] * l, True),
         "node_net": (node_in, [h] * l, True),
         "edge_classifier": (3 * h, [h] * (l - 1) + [1], False),
@@ -100,8 +102,12 @@ def forward(cfg, params, x, edge_index):
     mlps, _ = expected_parameters(cfg)
     s, r = edge_index[0], edge_index[1]
     n = x.shape[0]
+    raw = x
     x = mlp(params, "node_encoder", mlps["node_encoder"], x, cfg)
-    e = mlp(params, "edge_encoder", mlps["edge_encoder"], torch.cat([x[s], x[r]], 1), cfg)
+    encoder_in = [x[s], x[r]]
+    if cfg.get("edge_features", "none") == "differences":
+        encoder_in.append(raw[r] - raw[s])
+    e = mlp(params, "edge_encoder", mlps["edge_encoder"], torch.cat(encoder_in, 1), cfg)
     for _ in range(cfg["n_graph_iters"]):
         e = e + mlp(params, "edge_net", mlps["edge_net"], torch.cat([x[s], x[r], e], 1), cfg)
         a_in = aggregate(cfg["aggregation"], e, r, n)

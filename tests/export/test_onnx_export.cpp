@@ -159,7 +159,8 @@ void write_config_json(const ModelConfig& c, const fs::path& path) {
     out << "{\"input_dim\": " << c.input_dim << ", \"hidden_dim\": " << c.hidden_dim
         << ", \"n_mlp_layers\": " << c.n_mlp_layers << ", \"n_graph_iters\": " << c.n_graph_iters
         << ", \"aggregation\": \"" << c.aggregation << "\", \"activation\": \"" << c.activation
-        << "\", \"layer_norm\": " << (c.layer_norm ? "true" : "false") << "}\n";
+        << "\", \"layer_norm\": " << (c.layer_norm ? "true" : "false") << ", \"edge_features\": \""
+        << c.edge_features << "\"}\n";
 }
 
 void write_parameters(const ParameterMap& params, const fs::path& dir) {
@@ -222,6 +223,12 @@ std::vector<Case> numeric_cases() {
     Case wide{"sum_relu_ln_F5", small_config()};
     wide.config.input_dim = 5;
     cases.push_back(wide);
+    Case differences{"sum_relu_ln_edge_differences", small_config()};
+    differences.config.edge_features = "differences";
+    cases.push_back(differences);
+    Case differences16{"max_tanh_ln_edge_differences_opset16", small_config("max", "tanh"), 16};
+    differences16.config.edge_features = "differences";
+    cases.push_back(differences16);
     return cases;
 }
 

@@ -106,7 +106,7 @@ fi
 grep -q "hepgnn::interaction_network" "$WORK/noops.txt" || { cat "$WORK/noops.txt"; fail "no word of the missing op"; }
 "$CLIENT" --model "$WORK/sum_portable.pt" --x "$x" --features 3 --edge-index "$ei" >/dev/null \
     || fail "the portable export needs no library"
-check_exports mean --set model.aggregation=mean --set model.activation=tanh
+check_exports mean --set model.aggregation=mean --set model.activation=tanh --set model.edge_features=differences
 check_exports maxagg --set model.aggregation=sum_max --set model.activation=silu --set model.n_mlp_layers=3
 
 # infer: from the checkpoint and from the TorchScript export, the same tracks.

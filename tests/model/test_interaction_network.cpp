@@ -158,6 +158,42 @@ INSTANTIATE_TEST_SUITE_P(Aggregations, FastEqualsPlain,
                                             ::testing::Bool(),
                                             ::testing::Values(torch::kFloat32, torch::kFloat64)));
 
+TEST(InteractionNetwork, EdgeDifferencesWidenTheEncoderAndMatchPlainWithGradients) {
+    auto g = random_graph(300, 3000, 12, 3, torch::kFloat64);
+    ModelConfig c;
+    c.edge_features = "differences";
+    torch::manual_seed(6);
+    InteractionNetwork model{c};
+    model.to(torch::kFloat64);
+    // 63,425 + H * F: the encoder's first Linear reads [x_s, x_r, x_r - x_s].
+    EXPECT_EQ(count_parameters(model), 63425 + 64 * 3);
+    EXPECT_EQ(model.edge_encoder()->first_linear()->weight.sizes(),
+              torch::IntArrayRef({64, 2 * 64 + 3}));
+    auto fast = forward_backward(model, [&] { return model.forward(g); });
+    auto plain = forward_backward(model, [&] { return plain_forward(model, g); });
+    EXPECT_LE(scaled_error(fast.logits, plain.logits), 1e-10);
+    for (const auto& [name, grad] : plain.grads)
+        EXPECT_LE(scaled_error(fast.grads.at(name), grad), 1e-10) << name;
+    // The differences are used: moving every node by the same offset keeps them but changes
+    // x_s and x_r, and zeroing the encoder's difference columns changes the logits.
+    torch::NoGradGuard no_grad;
+    const auto before = model.forward(g);
+    model.edge_encoder()->first_linear()->weight.narrow(1, 128, 3).zero_();
+    EXPECT_GT(scaled_error(model.forward(g), before), 1e-3);
+    ModelConfig agnn;
+    agnn.name = "agnn";
+    agnn.edge_features = "differences";
+    EXPECT_THROW(make_model(agnn), Error);
+    ModelConfig typo;
+    typo.edge_features = "difference";
+    try {
+        make_model(typo);
+        ADD_FAILURE() << "model.edge_features = difference was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("model.edge_features"), std::string::npos);
+    }
+}
+
 TEST(InteractionNetwork, SingleLayerMlpsEqualPlain) {
     // L = 1: the output head is a lone Linear(3H, 1), still computed by the split form.
     // Without layer norm this network is badly conditioned (float32 gradients of either form
@@ -180,14 +216,16 @@ TEST(InteractionNetwork, SingleLayerMlpsEqualPlain) {
 
 // ---- the fused inference forward (no-grad) equals the differentiable one ----------------------
 
-// (aggregation, activation, layer_norm, n_mlp_layers, hidden_dim, dtype). Hidden 64 in float32
-// takes the AVX-512 panel kernel, other widths and float64 the generic products.
-using InferenceCase = std::tuple<std::string, std::string, bool, int64_t, int64_t, torch::Dtype>;
+// (aggregation, activation, layer_norm, n_mlp_layers, hidden_dim, dtype, edge_features). Hidden
+// 64 in float32 takes the AVX-512 panel kernel, other widths and float64 the generic products.
+using InferenceCase =
+    std::tuple<std::string, std::string, bool, int64_t, int64_t, torch::Dtype, std::string>;
 
 class InferenceForward : public ::testing::TestWithParam<InferenceCase> {};
 
 TEST_P(InferenceForward, EqualsTheTrainingAndPlainForwardsForAnyThreadCount) {
-    const auto& [aggregation, activation, layer_norm, layers, hidden, dtype] = GetParam();
+    const auto& [aggregation, activation, layer_norm, layers, hidden, dtype, edge_features] =
+        GetParam();
     auto g = random_graph(700, 6000, 17, 3, dtype);  // chunks of 256 edges: a partial last one
     ModelConfig c;
     c.aggregation = aggregation;
@@ -195,6 +233,7 @@ TEST_P(InferenceForward, EqualsTheTrainingAndPlainForwardsForAnyThreadCount) {
     c.layer_norm = layer_norm;
     c.n_mlp_layers = layers;
     c.hidden_dim = hidden;
+    c.edge_features = edge_features;
     c.checkpointing = true;  // ignored without autograd
     torch::manual_seed(4);
     InteractionNetwork model{c};
@@ -220,14 +259,16 @@ TEST_P(InferenceForward, EqualsTheTrainingAndPlainForwardsForAnyThreadCount) {
 
 INSTANTIATE_TEST_SUITE_P(
     Configs, InferenceForward,
-    ::testing::Values(InferenceCase{"sum", "relu", true, 2, 64, torch::kFloat32},
-                      InferenceCase{"mean", "tanh", true, 2, 64, torch::kFloat32},
-                      InferenceCase{"max", "silu", true, 2, 64, torch::kFloat32},
-                      InferenceCase{"sum_max", "relu", true, 3, 64, torch::kFloat32},
-                      InferenceCase{"sum", "tanh", false, 2, 32, torch::kFloat32},
-                      InferenceCase{"sum", "relu", true, 2, 64, torch::kFloat64},
-                      InferenceCase{"mean", "silu", false, 1, 16, torch::kFloat64},
-                      InferenceCase{"sum_max", "tanh", true, 3, 24, torch::kFloat64}));
+    ::testing::Values(InferenceCase{"sum", "relu", true, 2, 64, torch::kFloat32, "none"},
+                      InferenceCase{"mean", "tanh", true, 2, 64, torch::kFloat32, "none"},
+                      InferenceCase{"max", "silu", true, 2, 64, torch::kFloat32, "none"},
+                      InferenceCase{"sum_max", "relu", true, 3, 64, torch::kFloat32, "none"},
+                      InferenceCase{"sum", "tanh", false, 2, 32, torch::kFloat32, "none"},
+                      InferenceCase{"sum", "relu", true, 2, 64, torch::kFloat64, "none"},
+                      InferenceCase{"mean", "silu", false, 1, 16, torch::kFloat64, "none"},
+                      InferenceCase{"sum_max", "tanh", true, 3, 24, torch::kFloat64, "none"},
+                      InferenceCase{"sum", "relu", true, 2, 64, torch::kFloat32, "differences"},
+                      InferenceCase{"max", "tanh", false, 1, 16, torch::kFloat64, "differences"}));
 
 TEST(InferenceForward, TheOpFromEdgeIndexEqualsTheModel) {
     auto g = random_graph(300, 2000, 9);
