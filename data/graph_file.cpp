@@ -10,81 +10,11 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "data/graph_file_hdf5.hpp"
 
 namespace hepgnn::data {
+using namespace hdf5;  // NOLINT: this file is the helpers' main user
 namespace {
-
-// Note [HDF5 error stacks]: HDF5 prints its own multi-line error stack on
-// every failed call. We turn that off once and report one line ourselves.
-void silence_hdf5_errors() {
-    static const bool done = [] {
-        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-        return true;
-    }();
-    (void)done;
-}
-
-/// Owns one HDF5 identifier and closes it with the matching H5*close.
-class Handle {
-public:
-    using Closer = herr_t (*)(hid_t);
-    Handle() = default;
-    Handle(hid_t id, Closer closer) : id_(id), closer_(closer) {}
-    Handle(Handle&& o) noexcept : id_(std::exchange(o.id_, -1)), closer_(o.closer_) {}
-    Handle& operator=(Handle&& o) noexcept {
-        reset();
-        id_ = std::exchange(o.id_, -1);
-        closer_ = o.closer_;
-        return *this;
-    }
-    Handle(const Handle&) = delete;
-    Handle& operator=(const Handle&) = delete;
-    ~Handle() { reset(); }
-    void reset() { (void)close(); }
-    /// Closes now; false when HDF5 reports an error (e.g. a full disk on the last flush).
-    bool close() {
-        const herr_t rc = id_ >= 0 && closer_ ? closer_(id_) : 0;
-        id_ = -1;
-        return rc >= 0;
-    }
-    hid_t get() const { return id_; }
-    bool valid() const { return id_ >= 0; }
-
-private:
-    hid_t id_ = -1;
-    Closer closer_ = nullptr;
-};
-
-template <typename T>
-struct H5Type;
-template <>
-struct H5Type<int64_t> {
-    static hid_t native() { return H5T_NATIVE_INT64; }
-    static constexpr H5T_class_t cls = H5T_INTEGER;
-    static constexpr bool is_signed = true;
-    static constexpr const char* name = "int64";
-};
-template <>
-struct H5Type<int32_t> {
-    static hid_t native() { return H5T_NATIVE_INT32; }
-    static constexpr H5T_class_t cls = H5T_INTEGER;
-    static constexpr bool is_signed = true;
-    static constexpr const char* name = "int32";
-};
-template <>
-struct H5Type<uint8_t> {
-    static hid_t native() { return H5T_NATIVE_UINT8; }
-    static constexpr H5T_class_t cls = H5T_INTEGER;
-    static constexpr bool is_signed = false;
-    static constexpr const char* name = "uint8";
-};
-template <>
-struct H5Type<float> {
-    static hid_t native() { return H5T_NATIVE_FLOAT; }
-    static constexpr H5T_class_t cls = H5T_FLOAT;
-    static constexpr bool is_signed = true;
-    static constexpr const char* name = "float32";
-};
 
 constexpr hsize_t kChunkRows = 1 << 14;  // elements per chunk: small files stay small
 
@@ -138,50 +68,26 @@ private:
     Handle dset_;
 };
 
-template <typename T>
-void write_whole_dataset(hid_t file, const char* name, const std::vector<T>& values) {
-    hsize_t dims[1] = {values.size()};
-    Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);
-    Handle dset(H5Dcreate2(file, name, H5Type<T>::native(), space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                           H5P_DEFAULT),
-                H5Dclose);
-    HEPGNN_CHECK(dset.valid(), "cannot create dataset '{}' in the output file", name);
-    if (!values.empty()) {
-        HEPGNN_CHECK(H5Dwrite(dset.get(), H5Type<T>::native(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                              values.data()) >= 0,
-                     "cannot write dataset '{}' (disk full?)", name);
-    }
-}
-
-void write_int_attribute(hid_t obj, const char* name, int64_t value) {
-    Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-    Handle attr(H5Acreate2(obj, name, H5T_NATIVE_INT64, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                H5Aclose);
-    H5Awrite(attr.get(), H5T_NATIVE_INT64, &value);
-}
-
-void write_string_attribute(hid_t obj, const char* name, const std::vector<std::string>& values,
-                            bool scalar) {
-    Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(type.get(), H5T_VARIABLE);
-    H5Tset_cset(type.get(), H5T_CSET_UTF8);
-    hsize_t dims[1] = {values.size()};
-    Handle space(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, nullptr), H5Sclose);
-    Handle attr(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    std::vector<const char*> ptrs;
-    for (const auto& v : values) ptrs.push_back(v.c_str());
-    H5Awrite(attr.get(), type.get(), ptrs.data());
-}
-
-void write_float_array_attribute(hid_t obj, const char* name, const std::vector<float>& values) {
-    hsize_t dims[1] = {values.size()};
-    Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);
-    Handle attr(H5Acreate2(obj, name, H5T_NATIVE_FLOAT, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                H5Aclose);
-    H5Awrite(attr.get(), H5T_NATIVE_FLOAT, values.data());
-}
-
 }  // namespace
+
+void GraphIndex::add(int64_t n_nodes, int64_t n_edges, int64_t event_id, int32_t section_id) {
+    node_offsets.push_back(node_offsets.back() + n_nodes);
+    edge_offsets.push_back(edge_offsets.back() + n_edges);
+    event_ids.push_back(event_id);
+    section_ids.push_back(section_id);
+}
+
+void hdf5::write_index_and_attributes(hid_t f, const GraphIndex& index,
+                                      const FeatureInfo& features) {
+    write_whole_dataset(f, "node_offsets", index.node_offsets);
+    write_whole_dataset(f, "edge_offsets", index.edge_offsets);
+    write_whole_dataset(f, "event_id", index.event_ids);
+    write_whole_dataset(f, "section_id", index.section_ids);
+    write_string_attribute(f, "format", {kGraphFileFormat}, true);
+    write_int_attribute(f, "version", kGraphFileVersion);
+    write_string_attribute(f, "feature_names", features.names, false);
+    write_float_array_attribute(f, "feature_scale", features.scale);
+}
 
 struct GraphFileWriter::Impl {
     std::filesystem::path path;
@@ -189,8 +95,7 @@ struct GraphFileWriter::Impl {
     FeatureInfo features;
     Handle file;
     AppendableDataset x, senders, receivers, y, hit_id, particle_id, pt, volume_id, layer_id;
-    std::vector<int64_t> node_offsets{0}, edge_offsets{0}, event_ids;
-    std::vector<int32_t> section_ids;
+    GraphIndex index;
     bool committed = false;
 };
 
@@ -235,7 +140,7 @@ GraphFileWriter::~GraphFileWriter() {
 }
 
 int64_t GraphFileWriter::num_graphs() const {
-    return static_cast<int64_t>(impl_->event_ids.size());
+    return impl_->index.num_graphs();
 }
 
 void GraphFileWriter::append(const EventGraph& g) {
@@ -266,24 +171,14 @@ void GraphFileWriter::append(const EventGraph& g) {
     } catch (const Error& e) {
         HEPGNN_FAIL("graph file '{}': {}", impl_->path.string(), e.what());
     }
-    impl_->node_offsets.push_back(impl_->node_offsets.back() + g.n_nodes);
-    impl_->edge_offsets.push_back(impl_->edge_offsets.back() + g.n_edges());
-    impl_->event_ids.push_back(g.event_id);
-    impl_->section_ids.push_back(g.section_id);
+    impl_->index.add(g.n_nodes, g.n_edges(), g.event_id, g.section_id);
 }
 
 void GraphFileWriter::commit() {
     HEPGNN_INTERNAL_CHECK(!impl_->committed, "commit twice");
     const hid_t f = impl_->file.get();
     try {
-        write_whole_dataset(f, "node_offsets", impl_->node_offsets);
-        write_whole_dataset(f, "edge_offsets", impl_->edge_offsets);
-        write_whole_dataset(f, "event_id", impl_->event_ids);
-        write_whole_dataset(f, "section_id", impl_->section_ids);
-        write_string_attribute(f, "format", {kGraphFileFormat}, true);
-        write_int_attribute(f, "version", kGraphFileVersion);
-        write_string_attribute(f, "feature_names", impl_->features.names, false);
-        write_float_array_attribute(f, "feature_scale", impl_->features.scale);
+        write_index_and_attributes(f, impl_->index, impl_->features);
     } catch (const Error& e) {
         HEPGNN_FAIL("graph file '{}': {}", impl_->path.string(), e.what());
     }

@@ -21,6 +21,18 @@ namespace hepgnn::data {
 inline constexpr const char* kGraphFileFormat = "hepgnn-graphs";
 inline constexpr int kGraphFileVersion = 1;
 
+/// Where each graph of a file lies and what it is: prefix sums of the graphs' node and edge
+/// counts ([G + 1], starting at 0), and their event and section ids ([G]).
+struct GraphIndex {
+    std::vector<int64_t> node_offsets{0}, edge_offsets{0}, event_ids;
+    std::vector<int32_t> section_ids;
+
+    void add(int64_t n_nodes, int64_t n_edges, int64_t event_id, int32_t section_id);
+    int64_t num_graphs() const { return static_cast<int64_t>(event_ids.size()); }
+    int64_t num_nodes() const { return node_offsets.back(); }
+    int64_t num_edges() const { return edge_offsets.back(); }
+};
+
 class GraphFileWriter {
 public:
     /// Opens `<path>.tmp.<pid>` for writing; nothing appears at `path` before commit().

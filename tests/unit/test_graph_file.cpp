@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "data/graph_file.hpp"
+#include "data/parallel_graph_file.hpp"
 #include "test_util.hpp"
 
 using namespace hepgnn::data;
@@ -125,6 +126,70 @@ TEST(GraphFile, MergeOrdersByEventAndSection) {
     EXPECT_EQ(m.event_ids(), (std::vector<int64_t>{1, 1, 2}));
     EXPECT_EQ(m.section_ids(), (std::vector<int32_t>{0, 1, 1}));
     EXPECT_EQ(m.num_nodes(1), 7);
+}
+
+// Note [Parallel graph file]: two "ranks" in one process, each spilling its block and writing
+// it in place, give the same datasets as one writer of all graphs.
+TEST(ParallelGraphFile, TwoSpillsWrittenInPlaceEqualOneWriter) {
+    TempDir dir;
+    std::vector<EventGraph> graphs;
+    GraphFileWriter writer(dir / "one.h5", features());
+    for (int g = 0; g < 7; ++g) {
+        graphs.push_back(random_graph(100 + g / 2, g % 2, 10 + 7 * g, 30 + 11 * g, g));
+        if (g % 2 == 0) {  // layer ids on some graphs; the others are written as 0 = unknown
+            graphs.back().volume_id.assign(static_cast<size_t>(graphs.back().n_nodes), 8 + g);
+            graphs.back().layer_id.assign(static_cast<size_t>(graphs.back().n_nodes), 2 * g);
+        }
+        writer.append(graphs.back());
+    }
+    writer.commit();
+    GraphColumnSpill first(dir / "spill0", 3), second(dir / "spill1", 3);
+    for (size_t g = 0; g < graphs.size(); ++g) (g < 3 ? first : second).append(graphs[g]);
+    GraphIndex index;
+    for (const auto& g : graphs) index.add(g.n_nodes, g.n_edges(), g.event_id, g.section_id);
+    const auto layout = create_graph_file_layout(dir / "many.h5", index, features());
+    EXPECT_FALSE(std::filesystem::exists(dir / "many.h5"));  // not before it is published
+    // In the other order than the file's, as ranks finish in any order.
+    second.write_into(layout, first.index().num_nodes(), first.index().num_edges());
+    first.write_into(layout, 0, 0);
+    publish_graph_file(layout, dir / "many.h5");
+
+    const auto one = GraphFile::open(dir / "one.h5");
+    const auto many = GraphFile::open(dir / "many.h5");
+    ASSERT_EQ(many.num_graphs(), 7);
+    EXPECT_EQ(many.node_offsets(), one.node_offsets());
+    EXPECT_EQ(many.edge_offsets(), one.edge_offsets());
+    EXPECT_EQ(many.event_ids(), one.event_ids());
+    EXPECT_EQ(many.section_ids(), one.section_ids());
+    EXPECT_TRUE(many.features().same_as(one.features()));
+    for (int64_t g = 0; g < 7; ++g) {
+        const auto a = one.read_graph(g), b = many.read_graph(g);
+        EXPECT_EQ(b.x, a.x) << g;
+        EXPECT_EQ(b.senders, a.senders) << g;
+        EXPECT_EQ(b.receivers, a.receivers) << g;
+        EXPECT_EQ(b.y, a.y) << g;
+        EXPECT_EQ(b.hit_id, a.hit_id) << g;
+        EXPECT_EQ(b.particle_id, a.particle_id) << g;
+        EXPECT_EQ(b.pt, a.pt) << g;
+        EXPECT_EQ(b.volume_id, a.volume_id) << g;
+        EXPECT_EQ(b.layer_id, a.layer_id) << g;
+    }
+}
+
+TEST(ParallelGraphFile, SpillFilesGoWithTheSpillAndAnUnpublishedFileIsNotThere) {
+    TempDir dir;
+    GraphIndex index;
+    {
+        GraphColumnSpill spill(dir / "spill0", 3);
+        spill.append(random_graph(1, 0, 9, 20, 1));
+        index = spill.index();
+        EXPECT_EQ(index.num_nodes(), 9);
+        EXPECT_FALSE(std::filesystem::is_empty(dir.path()));
+        const auto layout = create_graph_file_layout(dir / "g.h5", index, features());
+        EXPECT_TRUE(std::filesystem::exists(layout.tmp_path));
+        std::filesystem::remove(layout.tmp_path);  // what prepare does when a rank fails
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
 struct Corruption {
