@@ -26,6 +26,8 @@ struct PrepareOptions {
     std::string config;
     std::vector<std::string> overrides;
     int64_t max_events = 0;
+    std::string
+        spill_dir;  // N ranks: where each rank's graphs wait for the file (default: beside it)
 };
 
 struct PrepareTotals {
@@ -109,18 +111,27 @@ int run_prepare(const PrepareOptions& opt, Context& ctx) {
 
     const fs::path out = opt.out;
     PrepareTotals totals;
+    auto since_start = [&start] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+    double built = 0;  // seconds until this rank's graphs were built
     if (comm.size() == 1) {
         data::GraphFileWriter writer(out, features);
         totals = build_events(opt, ctx, builder, events, block, writer);
+        built = since_start();
         writer.commit();
     } else {
         // Note [Parallel graph file]: spill, agree on the layout, write in place, publish.
         std::unique_ptr<data::GraphColumnSpill> spill;
         comm.collectively([&] {
+            const std::string name =
+                out.filename().string() + ".spill" + std::to_string(comm.rank());
+            const fs::path dir =
+                opt.spill_dir.empty() ? out.parent_path() : fs::path(opt.spill_dir);
             spill = std::make_unique<data::GraphColumnSpill>(
-                fs::path(out.string() + ".spill" + std::to_string(comm.rank())),
-                static_cast<int32_t>(features.names.size()));
+                dir / name, static_cast<int32_t>(features.names.size()));
             totals = build_events(opt, ctx, builder, events, block, *spill);
+            built = since_start();
         });
         const data::GraphIndex index = gather_index(comm, spill->index());
         data::GraphFileLayout layout;
@@ -156,12 +167,12 @@ int run_prepare(const PrepareOptions& opt, Context& ctx) {
 
     int64_t sums[5] = {totals.events, totals.graphs, totals.nodes, totals.edges, totals.true_edges};
     comm.allreduce(sums, 5);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    comm.allreduce(&built, 1, comm::ReduceOp::kMax);
+    const double seconds = since_start();
     say(ctx, fmt::format("prepare: {} events -> {} graphs, {} nodes, {} edges (true fraction "
-                         "{:.3f}) in {:.1f} s on {} rank(s): {}",
+                         "{:.3f}) in {:.2f} s on {} rank(s) (graphs built after {:.2f} s): {}",
                          sums[0], sums[1], sums[2], sums[3],
-                         sums[3] > 0 ? double(sums[4]) / sums[3] : 0.0, seconds, comm.size(),
+                         sums[3] > 0 ? double(sums[4]) / sums[3] : 0.0, seconds, comm.size(), built,
                          out.string()));
     return 0;
 }
@@ -180,6 +191,10 @@ void add_prepare_command(CLI::App& app, Runner& selected) {
     cmd->add_option("--out", opt->out, "Output graph file (.h5)")->required();
     cmd->add_option("--config", opt->config, "Prepare config (YAML)");
     cmd->add_option("--max-events", opt->max_events, "Use at most this many events (0: all)");
+    cmd->add_option("--spill-dir", opt->spill_dir,
+                    "On N ranks: folder for each rank's graphs until they are written into the "
+                    "output (default: the output's folder; node-local scratch or /dev/shm is "
+                    "faster)");
     add_set_option(*cmd, opt->overrides);
     cmd->callback(
         [opt, &selected] { selected = [opt](Context& ctx) { return run_prepare(*opt, ctx); }; });

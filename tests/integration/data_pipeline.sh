@@ -12,8 +12,13 @@ mpi 2 "$HEPGNN" simulate --out "$WORK/events2" --events 4 --particles 500 --seed
 diff -r "$WORK/events" "$WORK/events2" >/dev/null || fail "2-rank simulate differs from 1-rank"
 
 "$HEPGNN" prepare --input "$WORK/events" --out "$WORK/g1.h5" --set pt_min=0.5 >/dev/null
-mpi 2 "$HEPGNN" prepare --input "$WORK/events" --out "$WORK/g2.h5" --set pt_min=0.5 >/dev/null
-[[ ! -e "$WORK/g2.h5.part0" && ! -e "$WORK/g2.h5.part1" ]] || fail "part files left behind"
+mkdir -p "$WORK/spill"
+mpi 2 "$HEPGNN" prepare --input "$WORK/events" --out "$WORK/g2.h5" --set pt_min=0.5 \
+    --spill-dir "$WORK/spill" >/dev/null
+[[ -z "$(ls -A "$WORK/spill")" ]] || fail "spill files left behind: $(ls "$WORK/spill")"
+ls "$WORK" | grep -q "g2.h5\.\(tmp\|spill\)" && fail "temporary files left beside g2.h5"
+# 3 ranks: blocks of 1, 1 and 2 events, the same datasets again.
+mpi 3 "$HEPGNN" prepare --input "$WORK/events" --out "$WORK/g3.h5" --set pt_min=0.5 >/dev/null
 
 "$HEPGNN" inspect "$WORK/g1.h5" --json >"$WORK/i1.json"
 "$HEPGNN" inspect "$WORK/g2.h5" --json >"$WORK/i2.json"
@@ -29,9 +34,11 @@ for k in ("n_graphs", "true_edges", "raw_bytes"):
     assert a[k] == b[k], (k, a[k], b[k])
 f1, f2 = h5py.File(f"{w}/g1.h5"), h5py.File(f"{w}/g2.h5")
 assert f1.attrs["format"] == "hepgnn-graphs" and int(f1.attrs["version"]) == 1
+f3 = h5py.File(f"{w}/g3.h5")
 for name in ("node_offsets", "edge_offsets", "event_id", "section_id", "x", "senders",
-             "receivers", "y", "hit_id", "particle_id", "pt"):
+             "receivers", "y", "hit_id", "particle_id", "pt", "volume_id", "layer_id"):
     assert np.array_equal(f1[name][:], f2[name][:]), name
+    assert np.array_equal(f1[name][:], f3[name][:]), name
 assert f1["x"].dtype == np.float32 and f1["senders"].dtype == np.int32 and f1["y"].dtype == np.uint8
 # pT cut applied, no noise.
 assert (f1["pt"][:] >= 0.5).all() and (f1["particle_id"][:] != 0).all()
