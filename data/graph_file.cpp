@@ -535,34 +535,4 @@ std::vector<EventGraph> GraphFile::read_graphs(const std::vector<int64_t>& graph
     return out;
 }
 
-int64_t merge_graph_files(const std::vector<std::filesystem::path>& parts,
-                          const std::filesystem::path& out) {
-    HEPGNN_INTERNAL_CHECK(!parts.empty(), "merge of zero files");
-    std::vector<GraphFile> files;
-    for (const auto& p : parts) files.push_back(GraphFile::open(p));
-    for (const auto& f : files) {
-        HEPGNN_CHECK(f.features().names == files.front().features().names &&
-                         f.features().scale == files.front().features().scale,
-                     "{}: feature layout differs from {}; cannot merge", f.path().string(),
-                     files.front().path().string());
-    }
-    struct Ref {
-        int64_t event_id;
-        int32_t section_id;
-        size_t file;
-        int64_t graph;
-    };
-    std::vector<Ref> refs;
-    for (size_t i = 0; i < files.size(); ++i)
-        for (int64_t g = 0; g < files[i].num_graphs(); ++g)
-            refs.push_back({files[i].event_ids()[g], files[i].section_ids()[g], i, g});
-    std::stable_sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
-        return a.event_id != b.event_id ? a.event_id < b.event_id : a.section_id < b.section_id;
-    });
-    GraphFileWriter writer(out, files.front().features());
-    for (const auto& r : refs) writer.append(files[r.file].read_graph(r.graph));
-    writer.commit();
-    return static_cast<int64_t>(refs.size());
-}
-
 }  // namespace hepgnn::data

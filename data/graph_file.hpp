@@ -90,10 +90,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-/// Concatenates graph files (e.g. the per-rank parts of a parallel `prepare`)
-/// into `out`, ordered by (event_id, section_id). All parts must share the
-/// feature layout. Returns the number of graphs written.
-int64_t merge_graph_files(const std::vector<std::filesystem::path>& parts,
-                          const std::filesystem::path& out);
-
 }  // namespace hepgnn::data

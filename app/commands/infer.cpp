@@ -14,6 +14,7 @@
 
 #include "app/command.hpp"
 #include "app/config_schemas.hpp"
+#include "app/graph_output.hpp"
 #include "app/model_loading.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -46,12 +47,6 @@ struct InferOptions {
 // Stages in pipeline order (the table lists them so).
 const char* const kStages[] = {"read", "graph_building", "gnn", "track_building", "write"};
 
-// Under mpirun each rank writes the graphs of its events to a part file;
-// rank 0 merges the parts, as prepare does.
-fs::path graph_part(const std::string& out, const comm::Communicator& comm) {
-    return comm.size() == 1 ? fs::path(out) : fs::path(out + ".part" + std::to_string(comm.rank()));
-}
-
 int run_infer(const InferOptions& opt, Context& ctx) {
     auto& comm = *ctx.comm;
     if (opt.threads > 0) at::set_num_threads(opt.threads);
@@ -77,14 +72,15 @@ int run_infer(const InferOptions& opt, Context& ctx) {
 
     StageTimes times;
     std::vector<int64_t> counts(4, 0);  // events, hits, edges, candidates (this rank)
-    Progress progress("infer", static_cast<int64_t>(events.size()),
+    // Contiguous blocks of events, so that --save-graphs writes them in order, as prepare does.
+    const auto block = event_block(events.size(), comm.rank(), comm.size());
+    Progress progress("infer", static_cast<int64_t>(block.second - block.first),
                       Progress::config_for(stderr, ctx.is_root(), "events"));
-    std::optional<data::GraphFileWriter> graph_writer;
+    std::optional<GraphOutput> graph_output;
+    if (!opt.save_graphs.empty())
+        graph_output.emplace(comm, opt.save_graphs, pipe->graph_construction().features());
     comm.collectively([&] {
-        if (!opt.save_graphs.empty())
-            graph_writer.emplace(graph_part(opt.save_graphs, comm),
-                                 pipe->graph_construction().features());
-        for (size_t i = comm.rank(); i < events.size(); i += comm.size()) {
+        for (size_t i = block.first; i < block.second; ++i) {
             const int64_t event_id = events[i];
             std::vector<data::Hit> hits;
             {
@@ -102,35 +98,18 @@ int run_infer(const InferOptions& opt, Context& ctx) {
                 pipeline::write_submission_csv(
                     fs::path(opt.out) / (data::trackml_event_prefix(event_id) + "-submission.csv"),
                     event_id, pipeline::make_submission(hit_ids, rec.labels_of(hit_ids)));
-                if (graph_writer)
-                    for (const auto& g : rec.graphs) graph_writer->append(g);
+                if (graph_output)
+                    for (const auto& g : rec.graphs) graph_output->append(g);
             }
             counts[0] += 1;
             counts[1] += static_cast<int64_t>(hits.size());
             counts[2] += static_cast<int64_t>(rec.hits.scores.size());
             counts[3] += rec.candidates.n_candidates;
-            progress.update(static_cast<int64_t>(i + 1));
+            progress.update(static_cast<int64_t>(i + 1 - block.first));
         }
-        if (graph_writer) graph_writer->commit();
-        graph_writer.reset();  // closes the file before rank 0 merges the parts
     });
     progress.finish();
-    if (!opt.save_graphs.empty() && comm.size() > 1) {
-        comm.collectively([&] {
-            if (!ctx.is_root()) return;
-            std::vector<fs::path> parts;
-            for (int r = 0; r < comm.size(); ++r)
-                parts.emplace_back(opt.save_graphs + ".part" + std::to_string(r));
-            struct RemoveParts {  // whether or not the merge succeeds
-                const std::vector<fs::path>& parts;
-                ~RemoveParts() {
-                    std::error_code ec;
-                    for (const auto& p : parts) fs::remove(p, ec);
-                }
-            } remove_parts{parts};
-            data::merge_graph_files(parts, opt.save_graphs);
-        });
-    }
+    if (graph_output) graph_output->commit();
     comm.allreduce(counts.data(), counts.size());
     std::vector<double> seconds;
     for (const char* s : kStages) seconds.push_back(times.get(s));

@@ -10,11 +10,10 @@
 
 #include "app/command.hpp"
 #include "app/config_schemas.hpp"
+#include "app/graph_output.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "data/graph_builder.hpp"
-#include "data/graph_file.hpp"
-#include "data/parallel_graph_file.hpp"
 #include "data/trackml_csv.hpp"
 
 namespace hepgnn::app {
@@ -36,20 +35,10 @@ struct PrepareTotals {
 
 namespace fs = std::filesystem;
 
-/// This rank's contiguous block [begin, end) of `n` events: rank r of size gets the r-th of
-/// `size` nearly equal blocks, so the ranks' blocks in rank order are the events in order.
-std::pair<size_t, size_t> event_block(size_t n, int rank, int size) {
-    const auto block = [&](int r) {
-        return n * static_cast<size_t>(r) / static_cast<size_t>(size);
-    };
-    return {block(rank), block(rank + 1)};
-}
-
-/// Builds the graphs of events [begin, end) into `sink` (GraphFileWriter or GraphColumnSpill).
-template <typename Sink>
+/// Builds the graphs of events [begin, end) into `sink`.
 PrepareTotals build_events(const PrepareOptions& opt, Context& ctx,
                            const data::GraphBuilder& builder, const std::vector<int64_t>& events,
-                           std::pair<size_t, size_t> block, Sink& sink) {
+                           std::pair<size_t, size_t> block, GraphOutput& sink) {
     PrepareTotals totals;
     const auto mine = static_cast<int64_t>(block.second - block.first);
     Progress progress("prepare", mine, Progress::config_for(stderr, ctx.is_root(), "events"));
@@ -69,35 +58,6 @@ PrepareTotals build_events(const PrepareOptions& opt, Context& ctx,
     return totals;
 }
 
-/// The whole file's index on every rank, from each rank's own: the ranks' graphs in rank order.
-data::GraphIndex gather_index(comm::Communicator& comm, const data::GraphIndex& mine) {
-    const auto counts = comm.allgather_value<int64_t>(mine.num_graphs());
-    int64_t total = 0, first = 0;
-    for (int r = 0; r < comm.size(); ++r) {
-        if (r == comm.rank()) first = total;
-        total += counts[static_cast<size_t>(r)];
-    }
-    // Each rank fills its slice of zeroed arrays, and a sum gives every rank all of them.
-    std::vector<int64_t> columns(static_cast<size_t>(4 * total), 0);
-    for (int64_t g = 0; g < mine.num_graphs(); ++g) {
-        const auto at = static_cast<size_t>(first + g);
-        const auto k = static_cast<size_t>(g);
-        columns[at] = mine.node_offsets[k + 1] - mine.node_offsets[k];
-        columns[static_cast<size_t>(total) + at] = mine.edge_offsets[k + 1] - mine.edge_offsets[k];
-        columns[static_cast<size_t>(2 * total) + at] = mine.event_ids[k];
-        columns[static_cast<size_t>(3 * total) + at] = mine.section_ids[k];
-    }
-    comm.allreduce(columns.data(), columns.size());
-    data::GraphIndex all;
-    for (int64_t g = 0; g < total; ++g) {
-        const auto at = static_cast<size_t>(g);
-        all.add(columns[at], columns[static_cast<size_t>(total) + at],
-                columns[static_cast<size_t>(2 * total) + at],
-                static_cast<int32_t>(columns[static_cast<size_t>(3 * total) + at]));
-    }
-    return all;
-}
-
 int run_prepare(const PrepareOptions& opt, Context& ctx) {
     auto& comm = *ctx.comm;
     const auto start = std::chrono::steady_clock::now();
@@ -115,54 +75,13 @@ int run_prepare(const PrepareOptions& opt, Context& ctx) {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     };
     double built = 0;  // seconds until this rank's graphs were built
-    if (comm.size() == 1) {
-        data::GraphFileWriter writer(out, features);
-        totals = build_events(opt, ctx, builder, events, block, writer);
-        built = since_start();
-        writer.commit();
-    } else {
-        // Note [Parallel graph file]: spill, agree on the layout, write in place, publish.
-        std::unique_ptr<data::GraphColumnSpill> spill;
+    {
+        GraphOutput output(comm, out, features, opt.spill_dir);
         comm.collectively([&] {
-            const std::string name =
-                out.filename().string() + ".spill" + std::to_string(comm.rank());
-            const fs::path dir =
-                opt.spill_dir.empty() ? out.parent_path() : fs::path(opt.spill_dir);
-            spill = std::make_unique<data::GraphColumnSpill>(
-                dir / name, static_cast<int32_t>(features.names.size()));
-            totals = build_events(opt, ctx, builder, events, block, *spill);
+            totals = build_events(opt, ctx, builder, events, block, output);
             built = since_start();
         });
-        const data::GraphIndex index = gather_index(comm, spill->index());
-        data::GraphFileLayout layout;
-        comm.collectively([&] {
-            if (ctx.is_root()) layout = data::create_graph_file_layout(out, index, features);
-        });
-        layout.tmp_path = comm.broadcast_string(layout.tmp_path.string());
-        layout.n_features = static_cast<int32_t>(features.names.size());
-        layout.n_nodes = index.num_nodes();
-        layout.n_edges = index.num_edges();
-        comm.broadcast(layout.column_offsets.data(), layout.column_offsets.size());
-        int64_t first_node = 0, first_edge = 0;
-        {
-            const auto nodes = comm.allgather_value<int64_t>(spill->index().num_nodes());
-            const auto edges = comm.allgather_value<int64_t>(spill->index().num_edges());
-            for (int r = 0; r < comm.rank(); ++r) {
-                first_node += nodes[static_cast<size_t>(r)];
-                first_edge += edges[static_cast<size_t>(r)];
-            }
-        }
-        try {
-            comm.collectively([&] { spill->write_into(layout, first_node, first_edge); });
-            spill.reset();  // the spill files go before the file appears
-            comm.collectively([&] {
-                if (ctx.is_root()) data::publish_graph_file(layout, out);
-            });
-        } catch (...) {
-            std::error_code ec;
-            if (ctx.is_root()) fs::remove(layout.tmp_path, ec);
-            throw;
-        }
+        output.commit();
     }
 
     int64_t sums[5] = {totals.events, totals.graphs, totals.nodes, totals.edges, totals.true_edges};

@@ -32,7 +32,7 @@ CKPT="$WORK/run/checkpoints/last.ckpt"
 grep -q "walkthrough_doubles" "$WORK/infer.txt" || { cat "$WORK/infer.txt"; fail "infer's default track method"; }
 mpi 2 "$HEPGNN" infer --model "$CKPT" --input "$WORK/ev" --out "$WORK/sub2" "${FULL[@]}" \
     --save-graphs "$WORK/infer2.h5" >"$WORK/infer2.txt" 2>&1 || { cat "$WORK/infer2.txt"; fail "2-rank infer failed"; }
-ls "$WORK" | grep -q '\.part' && fail "infer left part files behind"
+ls "$WORK" | grep -q '\.\(part\|spill\|tmp\)' && fail "infer left temporary files behind"
 for e in 7000 7001 7002; do
     cmp "$WORK/sub/event00000$e-submission.csv" "$WORK/sub2/event00000$e-submission.csv" \
         || fail "1 and 2 ranks gave different tracks for event $e"
@@ -54,6 +54,10 @@ def edges(path):
     labels = int(y.sum())
     return {e: np.concatenate(p) for e, p in out.items()}, hits, labels, f.attrs["feature_scale"][:]
 want, want_hits, n_true, scale = edges(sys.argv[1])
+one, two = h5py.File(sys.argv[2]), h5py.File(sys.argv[3])  # 1 and 2 ranks: the same file
+assert sorted(one.keys()) == sorted(two.keys())
+for name in one.keys():
+    assert np.array_equal(one[name][()], two[name][()]), f"infer --save-graphs on 2 ranks: {name} differs"
 assert n_true > 0 and sorted(want) == [7000, 7001, 7002], sorted(want)
 for path in sys.argv[2:]:
     got, got_hits, got_true, got_scale = edges(path)

@@ -111,23 +111,6 @@ TEST(GraphFile, UncommittedWriterLeavesNoFile) {
     EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
 }
 
-TEST(GraphFile, MergeOrdersByEventAndSection) {
-    TempDir dir;
-    {
-        GraphFileWriter a(dir / "a.h5", features()), b(dir / "b.h5", features());
-        a.append(random_graph(2, 1, 5, 5, 1));
-        a.append(random_graph(1, 0, 6, 5, 2));
-        b.append(random_graph(1, 1, 7, 5, 3));
-        a.commit();
-        b.commit();
-    }
-    EXPECT_EQ(merge_graph_files({dir / "a.h5", dir / "b.h5"}, dir / "m.h5"), 3);
-    const auto m = GraphFile::open(dir / "m.h5");
-    EXPECT_EQ(m.event_ids(), (std::vector<int64_t>{1, 1, 2}));
-    EXPECT_EQ(m.section_ids(), (std::vector<int32_t>{0, 1, 1}));
-    EXPECT_EQ(m.num_nodes(1), 7);
-}
-
 // Note [Parallel graph file]: two "ranks" in one process, each spilling its block and writing
 // it in place, give the same datasets as one writer of all graphs.
 TEST(ParallelGraphFile, TwoSpillsWrittenInPlaceEqualOneWriter) {
