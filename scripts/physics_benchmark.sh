@@ -10,7 +10,9 @@
 #
 # Env: SIM_SEED (simulation seed, default 1), OUT (default out/physics),
 #      TRAIN_EVENTS (40), TEST_EVENTS (10), PARTICLES (10000), EPOCHS (8),
-#      RANKS (2), TRAIN_SET (extra --set for both trainings, e.g. "training.seed=2").
+#      RANKS (2), TRAIN_SET (extra --set for both trainings, e.g. "training.seed=2"),
+#      MAP_SET (extra --set for the module map, e.g. "pt_min=0.2 max_segment_loss=0.03":
+#      the wider graphs of README's "trained model on the wider graphs").
 # Leaves the test events in $OUT/events/test/, infer's submissions in
 # $OUT/submissions/, score's JSON in $OUT/score.json, the table in $OUT/quality.md.
 set -euo pipefail
@@ -26,6 +28,8 @@ epochs="${EPOCHS:-8}"
 ranks="${RANKS:-2}"
 extra=()
 for kv in ${TRAIN_SET:-}; do extra+=(--set "$kv"); done
+map_extra=()
+for kv in ${MAP_SET:-}; do map_extra+=(--set "$kv"); done
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpirun_np() { mpirun --oversubscribe --bind-to none -np "$@"; }
 mkdir -p "$out"
@@ -37,7 +41,8 @@ echo "== simulate (seed $seed): $n_train training, 4 validation, $n_test test ev
 "$hepgnn" simulate --out "$out/events/test" --events "$n_test" --particles "$particles" --seed "$seed" --first-event 9000
 
 echo "== module map from the training events"
-"$hepgnn" modulemap --input "$out/events/train" --out "$out/modulemap.json" --set geometry=trackml_like
+"$hepgnn" modulemap --input "$out/events/train" --out "$out/modulemap.json" --set geometry=trackml_like \
+    ${map_extra[@]+"${map_extra[@]}"}
 
 full=(--config configs/prepare_full.yaml --set module_map="$out/modulemap.json")
 barrel=(--config configs/prepare_demo.yaml --set pt_min=0)  # every barrel hit: what infer sees
