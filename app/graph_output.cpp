@@ -13,18 +13,14 @@ namespace {
 namespace fs = std::filesystem;
 
 /// The whole file's index on every rank, from each rank's own: the ranks' graphs in rank order.
+/// `first`: where this rank's graphs start in it.
 data::GraphIndex gather_index(comm::Communicator& comm, const data::GraphIndex& mine,
-                              int64_t& first_node, int64_t& first_edge) {
+                              int64_t& first) {
     const auto counts = comm.allgather_value<int64_t>(mine.num_graphs());
-    const auto nodes = comm.allgather_value<int64_t>(mine.num_nodes());
-    const auto edges = comm.allgather_value<int64_t>(mine.num_edges());
-    int64_t total = 0, first = 0;
-    first_node = first_edge = 0;
+    int64_t total = 0;
     for (int r = 0; r < comm.size(); ++r) {
-        const auto k = static_cast<size_t>(r);
-        if (r < comm.rank()) first_node += nodes[k], first_edge += edges[k];
         if (r == comm.rank()) first = total;
-        total += counts[k];
+        total += counts[static_cast<size_t>(r)];
     }
     // Each rank fills its slice of zeroed columns, and a sum gives every rank all of them.
     const auto n = static_cast<size_t>(total);
@@ -92,9 +88,10 @@ void GraphOutput::commit() {
         return;
     }
     // Note [Parallel graph file]: agree on the layout, write in place, publish.
-    int64_t first_node = 0, first_edge = 0;
-    const data::GraphIndex index =
-        gather_index(comm, impl_->spill->index(), first_node, first_edge);
+    int64_t first = 0;
+    const data::GraphIndex index = gather_index(comm, impl_->spill->index(), first);
+    const auto at = static_cast<size_t>(first);
+    const int64_t first_node = index.node_offsets[at], first_edge = index.edge_offsets[at];
     data::GraphFileLayout layout;
     comm.collectively([&] {
         if (comm.rank() == 0)

@@ -38,6 +38,7 @@ InteractionNetwork::InteractionNetwork(ModelConfig config) : GnnModel(std::move(
     config_.name = "interaction_network";  // the config describes the model built
     validate_model_config(config_);
     aggregation_ = parse_aggregation(config_.aggregation);
+    edge_differences_ = parse_edge_differences(config_.edge_features);
     const Activation act = parse_activation(config_.activation);
     const int64_t f = config_.input_dim, h = config_.hidden_dim, l = config_.n_mlp_layers;
     const bool ln = config_.layer_norm;
@@ -97,7 +98,7 @@ std::pair<torch::Tensor, torch::Tensor> InteractionNetwork::iteration(
 }
 
 int64_t InteractionNetwork::edge_feature_dim() const {
-    return config_.edge_features == "differences" ? config_.input_dim : 0;
+    return edge_differences_ ? config_.input_dim : 0;
 }
 
 torch::Tensor InteractionNetwork::edge_features(const GraphInput& graph) const {
@@ -220,8 +221,7 @@ torch::Tensor plain_forward(InteractionNetwork& model, const GraphInput& graph) 
 
     auto x = model.node_encoder()->plain_forward(graph.x);
     std::vector<torch::Tensor> encoder_in{x.index_select(0, s), x.index_select(0, r)};
-    if (model.edge_feature_dim() > 0)
-        encoder_in.push_back(graph.x.index_select(0, r) - graph.x.index_select(0, s));
+    if (model.edge_feature_dim() > 0) encoder_in.push_back(model.edge_features(graph));
     auto e = model.edge_encoder()->plain_forward(torch::cat(encoder_in, 1));
     for (int64_t it = 0; it < model.config().n_graph_iters; ++it) {
         e = e + model.edge_net()->plain_forward(

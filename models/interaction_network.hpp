@@ -63,6 +63,7 @@ private:
                             const torch::Tensor& inv_degree);
 
     Aggregation aggregation_;
+    bool edge_differences_ = false;  // model.edge_features = differences
     Mlp node_encoder_{nullptr}, edge_encoder_{nullptr}, edge_net_{nullptr}, node_net_{nullptr},
         edge_classifier_{nullptr};
 };

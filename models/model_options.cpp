@@ -26,4 +26,9 @@ Activation parse_activation(const std::string& name, const std::string& key) {
                 fmt::join(activation_names(), ", "));
 }
 
+bool parse_edge_differences(const std::string& name, const std::string& key) {
+    if (name == "none" || name == "differences") return name == "differences";
+    HEPGNN_FAIL("{}: unknown value '{}'; expected none or differences", key, name);
+}
+
 }  // namespace hepgnn::models

@@ -29,4 +29,9 @@ std::vector<std::string> aggregation_names();
 Activation parse_activation(const std::string& name, const std::string& key = "model.activation");
 std::vector<std::string> activation_names();
 
+/// model.edge_features: "none" -> false, "differences" (x_r - x_s into the edge encoder) ->
+/// true; otherwise hepgnn::Error naming `key`.
+bool parse_edge_differences(const std::string& name,
+                            const std::string& key = "model.edge_features");
+
 }  // namespace hepgnn::models

@@ -59,10 +59,7 @@ Plan make_plan(const ModelConfig& c) {
     p.l = c.n_mlp_layers;
     p.iters = c.n_graph_iters;
     p.layer_norm = c.layer_norm;
-    HEPGNN_CHECK(c.edge_features == "none" || c.edge_features == "differences",
-                 "model.edge_features = {}: ONNX export knows none and differences",
-                 c.edge_features);
-    p.edge_differences = c.edge_features == "differences";
+    p.edge_differences = parse_edge_differences(c.edge_features);
     p.aggregation = parse_aggregation(c.aggregation);
     p.activation = parse_activation(c.activation);
     return p;

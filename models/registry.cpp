@@ -59,9 +59,7 @@ void validate_model_config(const ModelConfig& c) {
     parse_activation(c.activation, "model.activation");
     parse_aggregation(c.aggregation, "model.aggregation");
     parse_message_passing(c.message_passing, "model.message_passing");
-    HEPGNN_CHECK(c.edge_features == "none" || c.edge_features == "differences",
-                 "model.edge_features: unknown value '{}'; expected none or differences",
-                 c.edge_features);
+    parse_edge_differences(c.edge_features, "model.edge_features");
     if (c.name == "interaction_network") {
         HEPGNN_CHECK(c.message_passing == "sparse",
                      "model.message_passing = {}: interaction_network supports only 'sparse' "
