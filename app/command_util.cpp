@@ -34,6 +34,12 @@ void add_track_building_options(CLI::App& command, pipeline::TrackBuildingConfig
                     "particles and tracks from this many hits)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    command
+        .add_option("--seed-cut", tracks.seed_cut,
+                    "Keep only candidates with an edge scored above this (with --cut below it: "
+                    "low-score edges extend confident tracks but make none of their own)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
 }
 
 void say(const Context& ctx, const std::string& message) {

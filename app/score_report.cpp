@@ -1,5 +1,7 @@
 #include "app/score_report.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 namespace hepgnn::app {
@@ -33,14 +35,35 @@ nlohmann::json event_json(const pipeline::EventScore& e, const std::string& sour
     return j;
 }
 
+nlohmann::json bin_high_json(double high) {
+    return std::isinf(high) ? nlohmann::json(nullptr) : nlohmann::json(high);
+}
+
+// Note [Score breakdown] as fractions of `total` (the events' summed weight).
+nlohmann::json weights_json(const pipeline::WeightBreakdown& w, double total) {
+    const double f = total > 0 ? 1.0 / total : 0.0;
+    nlohmann::json bins = nlohmann::json::array();
+    for (size_t b = 0; b < w.bins.size(); ++b) {
+        const auto& x = w.bins[b];
+        bins.push_back({{"pt_low", w.pt_edges[b]},
+                        {"pt_high", bin_high_json(w.pt_edges[b + 1])},
+                        {"weight", x.total * f},
+                        {"matched", x.matched * f},
+                        {"incomplete", x.incomplete * f},
+                        {"unassigned", x.unassigned * f},
+                        {"merged", x.merged * f},
+                        {"split", x.split * f}});
+    }
+    return {{"noise", w.noise * f}, {"bins", bins}};
+}
+
 }  // namespace
 
 nlohmann::json efficiency_json(const pipeline::EfficiencyHistogram& h) {
     nlohmann::json bins = nlohmann::json::array();
     for (size_t b = 0; b < h.n_bins(); ++b)
         bins.push_back({{"low", h.edges[b]},
-                        {"high", std::isinf(h.edges[b + 1]) ? nlohmann::json(nullptr)
-                                                            : nlohmann::json(h.edges[b + 1])},
+                        {"high", bin_high_json(h.edges[b + 1])},
                         {"reconstructable", h.reconstructable[b]},
                         {"reconstructed", h.reconstructed[b]},
                         {"efficiency", h.efficiency(b)}});
@@ -50,18 +73,40 @@ nlohmann::json efficiency_json(const pipeline::EfficiencyHistogram& h) {
 ScoreReport::ScoreReport(const pipeline::ScoreConfig& config)
     : config_(config),
       total_(config.matching(config.pt_min)),
-      total_low_(config.matching(config.pt_min_low)) {}
+      total_low_(config.matching(config.pt_min_low)),
+      weights_(config.weight_pt_bins) {}
 
 void ScoreReport::add(const pipeline::EventScore& event, const std::string& source) {
     events_.push_back(event);
     sources_.push_back(source);
     total_.merge(event.tracks);
     total_low_.merge(event.tracks_low);
+    weights_.merge(event.weights);
     score_sum_ += event.trackml.score();
+    weight_sum_ += event.trackml.total_weight;
 }
 
 double ScoreReport::mean_score() const {
     return events_.empty() ? 0.0 : score_sum_ / double(events_.size());
+}
+
+std::string ScoreReport::weights_table() const {
+    const double f = weight_sum_ > 0 ? 1.0 / weight_sum_ : 0.0;
+    std::string out = fmt::format(
+        "where the weight goes (fractions of the events' weight, Note [Score breakdown]):\n"
+        "  {:<11} {:>7} {:>8} {:>11} {:>11} {:>7} {:>7}\n",
+        "pT (GeV)", "weight", "matched", "incomplete", "unassigned", "merged", "split");
+    for (size_t b = 0; b < weights_.bins.size(); ++b) {
+        const auto& x = weights_.bins[b];
+        const double hi = weights_.pt_edges[b + 1];
+        const std::string range = std::isinf(hi)
+                                      ? fmt::format("> {:g}", weights_.pt_edges[b])
+                                      : fmt::format("{:g}-{:g}", weights_.pt_edges[b], hi);
+        out += fmt::format("  {:<11} {:>7.4f} {:>8.4f} {:>11.4f} {:>11.4f} {:>7.4f} {:>7.4f}\n",
+                           range, x.total * f, x.matched * f, x.incomplete * f, x.unassigned * f,
+                           x.merged * f, x.split * f);
+    }
+    return out;
 }
 
 nlohmann::json ScoreReport::to_json() const {
@@ -78,6 +123,7 @@ nlohmann::json ScoreReport::to_json() const {
     low["pt_min"] = config_.pt_min_low;
     low["track_efficiency_vs_eta"] = efficiency_json(total_low_.efficiency_vs_eta);
     r["pt_0.5"] = low;
+    r["weight_by_pt"] = weights_json(weights_, weight_sum_);
     nlohmann::json events = nlohmann::json::array();
     for (size_t k = 0; k < events_.size(); ++k)
         events.push_back(event_json(events_[k], sources_[k]));

@@ -31,10 +31,18 @@ public:
     /// Summed over events.
     const pipeline::TrackMetrics& total() const { return total_; }
     const pipeline::TrackMetrics& total_low() const { return total_low_; }
+    /// Note [Score breakdown], summed over events.
+    const pipeline::WeightBreakdown& weights() const { return weights_; }
+    /// Summed total weight of the events (W of Note [TrackML score]).
+    double total_weight() const { return weight_sum_; }
     const std::vector<pipeline::EventScore>& events() const { return events_; }
 
+    /// Note [Score breakdown] as a table for the log, one line per pT bin.
+    std::string weights_table() const;
+
     /// n_events, trackml_score, min_hits, pt_min, the rates with their
-    /// counts, track_efficiency_vs_pt/eta, "pt_0.5" and "events".
+    /// counts, track_efficiency_vs_pt/eta, "pt_0.5", "weight_by_pt" (Note
+    /// [Score breakdown], as fractions of the events' summed weight) and "events".
     nlohmann::json to_json() const;
 
 private:
@@ -42,7 +50,8 @@ private:
     std::vector<pipeline::EventScore> events_;
     std::vector<std::string> sources_;
     pipeline::TrackMetrics total_, total_low_;
-    double score_sum_ = 0;
+    pipeline::WeightBreakdown weights_;
+    double score_sum_ = 0, weight_sum_ = 0;
 };
 
 }  // namespace hepgnn::app

@@ -82,6 +82,13 @@ namespace hepgnn::pipeline {
 // three quarters of it lies on hits without a true edge (0.3-0.5 GeV: a
 // third), as the map's cut ranges are learned above 0.5 GeV.
 
+// Note [Seed cut]: a lower cut finds more of each track (edges the model is
+// unsure of), but also makes chains of nothing but such edges, which are
+// mostly fakes. With seed_cut > cut, edges above the cut still extend
+// candidates, but a candidate is kept only when an edge above seed_cut joins
+// two of its hits: hysteresis thresholding, as in Canny's edge detector.
+// Measured in README (evaluate --cut C --seed-cut S).
+
 namespace {
 
 // Union-find with path halving and union by size: near-linear (inverse
@@ -145,6 +152,10 @@ TrackBuilder::TrackBuilder(Config config) : config_(std::move(config)) {
                  config_.cut);
     HEPGNN_CHECK(config_.min_hits >= 1, "track building: min_hits is {}; it must be at least 1",
                  config_.min_hits);
+    HEPGNN_CHECK(config_.seed_cut >= 0.0 && config_.seed_cut <= 1.0,
+                 "track building: seed cut {} is outside [0, 1]; it applies to edge scores "
+                 "(probabilities)",
+                 config_.seed_cut);
     if (config_.method == "components")
         method_ = Method::kComponents;
     else if (config_.method == "junction_removal")
@@ -362,11 +373,24 @@ TrackCandidates TrackBuilder::build_impl(int64_t n_hits, const Index* senders,
     TrackCandidates out;
     out.labels.resize(static_cast<size_t>(n));
     for (int32_t i = 0; i < n; ++i) out.labels[i] = find_root(parent, i);
+    // Note [Seed cut]: a candidate needs an edge above the seed cut with both
+    // hits in it (the walkthrough took it, or a better edge between them).
+    const bool seeded_only = config_.seed_cut > config_.cut;
+    if (seeded_only) {
+        const auto seed_cut = static_cast<float>(config_.seed_cut);
+        seeded_.assign(static_cast<size_t>(n), 0);
+        for (uint64_t key : order_) {
+            const int64_t e = edge_of(key);
+            if (!(scores[e] > seed_cut)) continue;
+            const auto root = static_cast<int32_t>(out.labels[senders[e]]);
+            if (root == out.labels[receivers[e]]) seeded_[root] = 1;
+        }
+    }
     std::fill(parent_.begin(), parent_.end(), -1);
     int32_t next = 0;
     for (int32_t i = 0; i < n; ++i) {
         const auto root = static_cast<int32_t>(out.labels[i]);
-        if (size[root] < config_.min_hits) {
+        if (size[root] < config_.min_hits || (seeded_only && !seeded_[root])) {
             out.labels[i] = kUnassigned;
             continue;
         }

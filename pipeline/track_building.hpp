@@ -16,6 +16,10 @@ namespace hepgnn::pipeline {
 struct TrackBuildingConfig {
     double cut = 0.5;  // edges with score > cut join their hits (score == cut does not)
     int min_hits = 3;  // candidates with fewer hits are dropped (their hits get kUnassigned)
+    // Note [Seed cut]: with seed_cut > cut, edges above `cut` extend
+    // candidates, but only candidates holding an edge above `seed_cut` are
+    // kept (hysteresis, as in Canny's edge detector).
+    double seed_cut = 0.0;
     // How edges above the cut become candidates (measured in Note [Track
     // building methods]):
     //  "components": connected components of the edges above the cut;
@@ -83,7 +87,8 @@ private:
     std::vector<uint64_t> order_;  // edges above the cut: (~score bits, index), best first
     std::vector<uint64_t> best_out_, best_in_;  // junction removal: best edge key per hit and side
     std::vector<uint8_t> has_out_, has_in_;     // walkthrough: slot of a hit (or pair) taken
-    std::vector<int32_t> group_;  // walkthrough_doubles: hit -> its pair's first hit (or itself)
+    std::vector<int32_t> group_;   // walkthrough_doubles: hit -> its pair's first hit (or itself)
+    std::vector<uint8_t> seeded_;  // per root: holds an edge above seed_cut
     // walkthrough_doubles: edges above the cut by sender (out) and receiver
     // (in), as CSR lists of (neighbour, score) sorted by neighbour.
     struct Adjacency {

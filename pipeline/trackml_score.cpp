@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <unordered_map>
 #include <utility>
 
@@ -68,14 +69,56 @@ std::vector<int64_t> dense_track_labels(const std::vector<int64_t>& track_id,
     return labels;
 }
 
+WeightBreakdown::WeightBreakdown(std::vector<double> pt_edges) : pt_edges(std::move(pt_edges)) {
+    HEPGNN_CHECK(this->pt_edges.size() >= 2 &&
+                     std::adjacent_find(this->pt_edges.begin(), this->pt_edges.end(),
+                                        std::greater_equal<>()) == this->pt_edges.end(),
+                 "score breakdown: pT bin edges must be >= 2 and strictly ascending, got {}",
+                 this->pt_edges.size());
+    bins.resize(this->pt_edges.size() - 1);
+}
+
+void WeightBreakdown::merge(const WeightBreakdown& other) {
+    HEPGNN_CHECK(other.pt_edges == pt_edges,
+                 "score breakdown: cannot add a breakdown with other pT bins ({} edges, not {})",
+                 other.pt_edges.size(), pt_edges.size());
+    const auto v = other.to_values();
+    auto mine = to_values();
+    for (size_t k = 0; k < v.size(); ++k) mine[k] += v[k];
+    assign_values(mine);
+}
+
+std::vector<double> WeightBreakdown::to_values() const {
+    std::vector<double> v{noise};
+    for (const Bin& b : bins)
+        v.insert(v.end(), {b.total, b.matched, b.incomplete, b.unassigned, b.merged, b.split});
+    return v;
+}
+
+void WeightBreakdown::assign_values(const std::vector<double>& v) {
+    constexpr size_t kPerBin = 6;
+    HEPGNN_CHECK(v.size() == 1 + kPerBin * bins.size(),
+                 "score breakdown: {} values for {} pT bins; expected {}", v.size(), bins.size(),
+                 1 + kPerBin * bins.size());
+    noise = v[0];
+    for (size_t b = 0; b < bins.size(); ++b) {
+        const double* x = v.data() + 1 + kPerBin * b;
+        bins[b] = {x[0], x[1], x[2], x[3], x[4], x[5]};
+    }
+}
+
 TrackmlScore trackml_score(const std::vector<int64_t>& labels,
                            const std::vector<int64_t>& particle_id,
-                           const std::vector<float>& weight) {
+                           const std::vector<float>& weight, const std::vector<float>* pt,
+                           WeightBreakdown* breakdown) {
     const size_t n = labels.size();
     HEPGNN_CHECK(particle_id.size() == n && weight.size() == n,
                  "TrackML score: sizes mismatch: {} labels, {} particle ids, {} weights; one of "
                  "each per hit",
                  n, particle_id.size(), weight.size());
+    HEPGNN_CHECK(breakdown == nullptr || (pt != nullptr && pt->size() == n),
+                 "TrackML score: a score breakdown needs one pT per hit, got {} for {} hits",
+                 pt ? pt->size() : 0, n);
     HEPGNN_CHECK(n <= size_t{0x7FFFFFFF}, "TrackML score: {} hits; at most 2^31-1 supported", n);
     TrackmlScore s;
 
@@ -109,6 +152,11 @@ TrackmlScore trackml_score(const std::vector<int64_t>& labels,
                                   static_cast<uint64_t>(hit_particle[i] + 1),
                               static_cast<uint32_t>(i));
     std::sort(keys.begin(), keys.end());
+    // Per particle: its most hits in one track, its hits in any track, and
+    // the weight it is matched with.
+    std::vector<int32_t> best_track(particle_hits.size(), 0), assigned(particle_hits.size(), 0);
+    std::vector<double> matched_weight(particle_hits.size(), 0.0);
+    std::vector<uint8_t> matched(particle_hits.size(), 0);
     for (size_t k = 0; k < keys.size();) {
         const uint64_t key = keys[k].first;
         double w = 0;
@@ -119,10 +167,48 @@ TrackmlScore trackml_score(const std::vector<int64_t>& labels,
         const auto t = static_cast<size_t>(key >> 32);
         const int64_t p = static_cast<int64_t>(key & 0xFFFFFFFFu) - 1;
         // Double majority (Note [TrackML score]).
+        if (p >= 0) {
+            best_track[p] = std::max(best_track[p], static_cast<int32_t>(count));
+            assigned[p] += static_cast<int32_t>(count);
+        }
+        // Double majority (Note [TrackML score]).
         if (p < 0 || 2 * count <= track_hits[t] || 2 * count <= particle_hits[p]) continue;
         ++s.n_matched;
         s.n_matched_hits += count;
         s.matched_weight += w;
+        matched_weight[p] = w;
+        matched[p] = 1;
+    }
+    if (breakdown == nullptr) return s;
+
+    // Note [Score breakdown]: each particle's weight and pT (of its first hit).
+    std::vector<double> particle_weight(particle_hits.size(), 0.0);
+    std::vector<float> particle_pt(particle_hits.size(), 0.0f);
+    for (size_t i = n; i-- > 0;) {
+        if (hit_particle[i] < 0) {
+            breakdown->noise += weight[i];
+            continue;
+        }
+        particle_weight[hit_particle[i]] += weight[i];
+        particle_pt[hit_particle[i]] = (*pt)[i];
+    }
+    const auto& edges = breakdown->pt_edges;
+    for (size_t p = 0; p < particle_hits.size(); ++p) {
+        const auto at = std::upper_bound(edges.begin(), edges.end(), double(particle_pt[p]));
+        if (at == edges.begin() || at == edges.end()) continue;
+        WeightBreakdown::Bin& bin = breakdown->bins[at - edges.begin() - 1];
+        const double wp = particle_weight[p];
+        bin.total += wp;
+        if (matched[p]) {
+            bin.matched += matched_weight[p];
+            bin.incomplete += wp - matched_weight[p];
+        } else if (2 * (particle_hits[p] - assigned[p]) > particle_hits[p]) {
+            bin.unassigned += wp;
+        } else if (2 * best_track[p] > particle_hits[p]) {
+            bin.merged += wp;
+        } else {
+            bin.split += wp;
+        }
     }
     return s;
 }
@@ -148,7 +234,8 @@ EventScore score_event(const ScoreConfig& config, int64_t event_id, const EventT
     EventScore s;
     s.event_id = event_id;
     const auto labels = dense_track_labels(track_id, config.zero_is_unassigned);
-    s.trackml = trackml_score(labels, truth.particle_id, truth.weight);
+    s.weights = WeightBreakdown(config.weight_pt_bins);
+    s.trackml = trackml_score(labels, truth.particle_id, truth.weight, &truth.pt, &s.weights);
     s.tracks = match_tracks(config.matching(config.pt_min), labels, truth.particle_id, truth.pt,
                             truth.eta);
     s.tracks_low = match_tracks(config.matching(config.pt_min_low), labels, truth.particle_id,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -68,12 +69,46 @@ struct TrackmlScore {
     double score() const { return total_weight > 0 ? matched_weight / total_weight : 0.0; }
 };
 
+// Note [Score breakdown]: where an event's weight goes, so a user sees what
+// caps the score. Each particle p's weight W_p (the sum over its hits) falls,
+// by the outcome of the double-majority matching, into
+//  * matched:    the weight of p's hits in the track matching p (the score);
+//  * incomplete: the weight of p's other hits, when a track matches p;
+//  * unassigned: all of W_p, when p is unmatched and more than half of its
+//                hits are in no track;
+//  * merged:     all of W_p, when p is unmatched and a track holds more than
+//                half of its hits (p is not that track's majority: the track
+//                mixes p with others);
+//  * split:      all of W_p otherwise: no track holds half of p's hits.
+// Noise hits' weight (0 in TrackML) is kept apart. The parts add up to W, and
+// they are binned by the particle's pT, since pT sets a particle's weight.
+struct WeightBreakdown {
+    struct Bin {
+        double total = 0, matched = 0, incomplete = 0, unassigned = 0, merged = 0, split = 0;
+    };
+    std::vector<double> pt_edges;  // GeV, ascending; the last may be +inf
+    std::vector<Bin> bins;         // pt_edges.size() - 1; pT outside the edges is not binned
+    double noise = 0;              // weight of noise hits
+
+    WeightBreakdown() = default;
+    /// Throws hepgnn::Error unless there are >= 2 strictly ascending edges.
+    explicit WeightBreakdown(std::vector<double> pt_edges);
+    /// Adds `other` (same edges, else hepgnn::Error).
+    void merge(const WeightBreakdown& other);
+    /// Every sum in a fixed order, for an allreduce; assign_values inverts it
+    /// for a breakdown with the same edges (else hepgnn::Error).
+    std::vector<double> to_values() const;
+    void assign_values(const std::vector<double>& values);
+};
+
 /// `labels` per hit as from dense_track_labels (kUnassigned: no track);
-/// particle ids and weights per hit. Throws hepgnn::Error for mismatched
-/// sizes or a label out of range.
+/// particle ids and weights per hit. With `breakdown`, also fills it from
+/// `pt` (one per hit, of its particle; Note [Score breakdown]). Throws
+/// hepgnn::Error for mismatched sizes or a label out of range.
 TrackmlScore trackml_score(const std::vector<int64_t>& labels,
                            const std::vector<int64_t>& particle_id,
-                           const std::vector<float>& weight);
+                           const std::vector<float>& weight, const std::vector<float>* pt = nullptr,
+                           WeightBreakdown* breakdown = nullptr);
 
 struct ScoreConfig {
     // Reconstructable particles and counted tracks have >= min_hits hits
@@ -84,6 +119,10 @@ struct ScoreConfig {
     bool zero_is_unassigned = false;  // Note [Track id 0]
     std::vector<double> pt_bins = TrackMatchingConfig{}.pt_bins;  // GeV
     std::vector<double> eta_bins = uniform_bin_edges(-4.0, 4.0, 16);
+    // GeV: bins of Note [Score breakdown]; TrackML's pT weight is flat below
+    // 0.5 GeV, but there the low bins need the widest graphs.
+    std::vector<double> weight_pt_bins = {
+        0.0, 0.2, 0.3, 0.5, 1.0, 3.0, std::numeric_limits<double>::infinity()};
 
     /// The match_tracks config at threshold `pt` (GeV).
     TrackMatchingConfig matching(double pt) const;
@@ -99,6 +138,7 @@ struct EventScore {
     TrackmlScore trackml;
     TrackMetrics tracks;      // pT > config.pt_min
     TrackMetrics tracks_low;  // pT > config.pt_min_low
+    WeightBreakdown weights;  // over config.weight_pt_bins
 };
 
 /// Scores one event: `track_id` per hit in the order of `truth` (as from

@@ -59,6 +59,7 @@ struct EvaluateOptions {
     int threads = 0;
     double track_pt_min = 1.0;
     std::string save_logits;
+    std::string submissions;  // --events: also write each event's tracks here
 };
 
 /// The bin of `value` among the bins [edges[b], edges[b + 1]) (the last one open above).
@@ -307,7 +308,9 @@ int run_on_graph_file(const EvaluateOptions& opt, Context& ctx) {
 struct EventSlots {
     static constexpr size_t kInts = 3, kDoubles = 2;  // trackml counts; weights
     size_t track_counts = 0;                          // TrackMetrics::to_counts() size
+    size_t breakdown_values = 0;                      // WeightBreakdown::to_values() size
     size_t ints_per_event() const { return kInts + 2 * track_counts; }
+    size_t doubles_per_event() const { return kDoubles + breakdown_values; }
 
     void put(const pipeline::EventScore& e, size_t k, std::vector<int64_t>& ints,
              std::vector<double>& doubles) const {
@@ -318,8 +321,11 @@ struct EventSlots {
         const auto a = e.tracks.to_counts(), b = e.tracks_low.to_counts();
         std::copy(a.begin(), a.end(), p + kInts);
         std::copy(b.begin(), b.end(), p + kInts + track_counts);
-        doubles[k * kDoubles] = e.trackml.matched_weight;
-        doubles[k * kDoubles + 1] = e.trackml.total_weight;
+        double* d = doubles.data() + k * doubles_per_event();
+        d[0] = e.trackml.matched_weight;
+        d[1] = e.trackml.total_weight;
+        const auto w = e.weights.to_values();
+        std::copy(w.begin(), w.end(), d + kDoubles);
     }
 
     pipeline::EventScore get(const pipeline::ScoreConfig& config, int64_t event_id, size_t k,
@@ -331,8 +337,11 @@ struct EventSlots {
         e.trackml.n_tracks = p[0];
         e.trackml.n_matched = p[1];
         e.trackml.n_matched_hits = p[2];
-        e.trackml.matched_weight = doubles[k * kDoubles];
-        e.trackml.total_weight = doubles[k * kDoubles + 1];
+        const double* d = doubles.data() + k * doubles_per_event();
+        e.trackml.matched_weight = d[0];
+        e.trackml.total_weight = d[1];
+        e.weights = pipeline::WeightBreakdown(config.weight_pt_bins);
+        e.weights.assign_values({d + kDoubles, d + doubles_per_event()});
         e.tracks = pipeline::TrackMetrics(config.matching(config.pt_min));
         e.tracks.assign_counts({p + kInts, p + kInts + track_counts});
         e.tracks_low = pipeline::TrackMetrics(config.matching(config.pt_min_low));
@@ -368,6 +377,7 @@ int run_on_events(const EvaluateOptions& opt, Context& ctx) {
         pipe = std::make_unique<pipeline::Pipeline>(std::move(graphs), std::move(classifier),
                                                     std::move(tracks));
         events = data::list_trackml_events(opt.events, opt.max_events);
+        if (ctx.is_root() && !opt.submissions.empty()) fs::create_directories(opt.submissions);
     });
 
     // The figures of `hepgnn score --track-id-0 unassigned` on infer's
@@ -379,7 +389,9 @@ int run_on_events(const EvaluateOptions& opt, Context& ctx) {
     EventSlots slots;
     slots.track_counts = pipeline::TrackMetrics(score_config.matching(1.0)).to_counts().size();
     std::vector<int64_t> ints(events.size() * slots.ints_per_event(), 0);
-    std::vector<double> doubles(events.size() * EventSlots::kDoubles, 0.0);
+    slots.breakdown_values =
+        pipeline::WeightBreakdown(score_config.weight_pt_bins).to_values().size();
+    std::vector<double> doubles(events.size() * slots.doubles_per_event(), 0.0);
     EdgeFigures edges(features, opt.tracks.cut);
     comm.collectively([&] {
         for (size_t k = comm.rank(); k < events.size(); k += comm.size()) {
@@ -409,6 +421,11 @@ int run_on_events(const EvaluateOptions& opt, Context& ctx) {
             std::vector<int64_t> hit_ids(event.hits.size());
             for (size_t i = 0; i < hit_ids.size(); ++i) hit_ids[i] = event.hits[i].hit_id;
             const auto rows = pipeline::make_submission(hit_ids, rec.labels_of(hit_ids));
+            if (!opt.submissions.empty())
+                pipeline::write_submission_csv(
+                    fs::path(opt.submissions) /
+                        (data::trackml_event_prefix(event_id) + "-submission.csv"),
+                    event_id, rows);
             std::vector<int64_t> track_id(rows.size());
             for (size_t i = 0; i < rows.size(); ++i) track_id[i] = rows[i].track_id;
             const auto truth = pipeline::event_truth(event, prefix + "-{truth,particles}.csv");
@@ -447,6 +464,9 @@ int run_on_events(const EvaluateOptions& opt, Context& ctx) {
                          scores.total().fake_rate(), scores.total().duplicate_rate(),
                          score_config.pt_min_low, scores.total_low().track_efficiency(),
                          (fs::path(opt.out) / "evaluation.json").string()));
+    std::string table = scores.weights_table();
+    table.pop_back();  // say() ends the line
+    say(ctx, "evaluate: " + table);
     return 0;
 }
 
@@ -513,6 +533,11 @@ void add_evaluate_command(CLI::App& app, Runner& selected) {
     eval->add_option("--save-logits", opt->save_logits,
                      "--data: also write every edge's logit (raw float32, file order; one rank)")
         ->needs(data);
+    eval->add_option("--submissions", opt->submissions,
+                     "--events: also write each event's tracks as a TrackML submission "
+                     "(DIR/eventNNNNNNNNN-submission.csv, as infer does; score them with 'hepgnn "
+                     "score')")
+        ->needs(events);
     eval->callback(
         [opt, &selected] { selected = [opt](Context& ctx) { return run_evaluate(*opt, ctx); }; });
 }

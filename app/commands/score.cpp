@@ -120,6 +120,7 @@ void print_summary(const ScoreOptions& opt, const Summary& s) {
         (long long)s.scores.total().n_reconstructed, (long long)s.scores.total().n_reconstructable,
         s.scores.total().fake_rate(), s.scores.total().duplicate_rate(),
         s.scores.total_low().track_efficiency());
+    std::printf("score: %s", s.scores.weights_table().c_str());
     for (const auto& e : s.scores.events()) {
         if (std::fabs(e.trackml.total_weight - 1.0) > 1e-3)
             std::printf(

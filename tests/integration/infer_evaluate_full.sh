@@ -79,7 +79,12 @@ PY
 "$HEPGNN" evaluate --checkpoint "$CKPT" --events "$WORK/ev" "${FULL[@]}" --out "$WORK/eval" \
     >"$WORK/eval.txt" 2>&1 || { cat "$WORK/eval.txt"; fail "evaluate --events failed"; }
 mpi 2 "$HEPGNN" evaluate --checkpoint "$CKPT" --events "$WORK/ev" "${FULL[@]}" --out "$WORK/eval2" \
-    >"$WORK/eval2.txt" 2>&1 || { cat "$WORK/eval2.txt"; fail "2-rank evaluate --events failed"; }
+    --submissions "$WORK/eval2_sub" >"$WORK/eval2.txt" 2>&1 || { cat "$WORK/eval2.txt"; fail "2-rank evaluate --events failed"; }
+# evaluate's own submissions are infer's tracks.
+"$HEPGNN" score --input "$WORK/ev" --submissions "$WORK/eval2_sub" --track-id-0 unassigned \
+    --out "$WORK/score_eval2.json" >/dev/null || fail "score of evaluate --submissions failed"
+cmp <(sed 's/eval2_sub/sub/' "$WORK/score_eval2.json") "$WORK/score.json" \
+    || fail "evaluate --submissions differ from infer's submissions"
 "$PYTHON" - "$WORK/score.json" "$WORK/eval/evaluation.json" "$WORK/eval2/evaluation.json" <<'PY' || fail "evaluate --events and infer + score disagree"
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -99,6 +104,16 @@ for path in sys.argv[2:]:
         assert e["pt_0.5"][k] == s["pt_0.5"][k], (path, "pt_0.5", k)
     assert e["track_efficiency_vs_eta"] == s["track_efficiency_vs_eta"]
     assert e["track_efficiency_vs_pt"] == s["track_efficiency_vs_pt"]
+    # Note [Score breakdown]: the same in both; the parts add up to the weight,
+    # and the matched parts to the score (each event's weights sum to 1).
+    assert e["weight_by_pt"] == s["weight_by_pt"], path
+    bins = s["weight_by_pt"]["bins"]
+    for b in bins:
+        parts = sum(b[k] for k in ("matched", "incomplete", "unassigned", "merged", "split"))
+        assert abs(parts - b["weight"]) < 1e-9, b
+    total = sum(b["weight"] for b in bins) + s["weight_by_pt"]["noise"]
+    assert abs(total - 1) < 1e-5, total
+    assert abs(sum(b["matched"] for b in bins) - s["trackml_score"]) < 1e-9
     for a, b in zip(e["events"], s["events"]):
         for k in ("event_id", "trackml_score", "matched_weight", "total_weight", "n_hits", "n_tracks"):
             assert a[k] == b[k], (path, k, a[k], b[k])

@@ -556,3 +556,34 @@ TEST(TrackBuilding, TheStageBuildsAnEventFromItsHits) {
     EXPECT_NE(error_of([&] { stage.build(ev); }).find("event 7: 4 layers for 5 hits"),
               std::string::npos);
 }
+
+// Note [Seed cut]: A = 0-1-2-3 holds one confident edge, B = 4-5-6-7 none,
+// C = 8-9-10 only edges between the two cuts but one above the seed cut.
+TEST(TrackBuilding, TheSeedCutKeepsOnlyCandidatesWithAConfidentEdge) {
+    Edges e;
+    e.add(0, 1, 0.9f);
+    e.add(1, 2, 0.3f);
+    e.add(2, 3, 0.25f);
+    e.add(4, 5, 0.4f);
+    e.add(5, 6, 0.45f);
+    e.add(6, 7, 0.3f);
+    e.add(8, 9, 0.3f);
+    e.add(9, 10, 0.61f);
+    for (const std::string method : track_building_methods()) {
+        SCOPED_TRACE(method);
+        TrackBuildingConfig c = config(0.2, 3, method);
+        // Without a seed cut, all three chains are candidates.
+        EXPECT_EQ(build(c, 11, e).labels, (Labels{0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2}));
+        c.seed_cut = 0.6;  // B has no edge above it and is dropped; A keeps its low edges
+        EXPECT_EQ(build(c, 11, e).labels, (Labels{0, 0, 0, 0, U, U, U, U, 1, 1, 1}));
+        EXPECT_EQ(build(c, 11, e).n_candidates, 2);
+        c.seed_cut = 0.95;  // none is seeded
+        EXPECT_EQ(build(c, 11, e).n_candidates, 0);
+        c.seed_cut = 0.1;  // below the cut: no effect
+        EXPECT_EQ(build(c, 11, e).n_candidates, 3);
+    }
+    TrackBuildingConfig bad = config(0.2, 3);
+    bad.seed_cut = 1.5;
+    EXPECT_NE(error_of([&] { TrackBuilder b(bad); }).find("seed cut 1.5 is outside [0, 1]"),
+              std::string::npos);
+}

@@ -450,3 +450,62 @@ TEST(TrackmlScore, AgreesWithTheDefinitionOnRandomSubmissions) {
         EXPECT_NEAR(s.trackml.total_weight, total, 1e-12);
     }
 }
+
+TEST(TrackmlScore, TheBreakdownPutsEachParticlesWeightWhereItWent) {
+    // Note [Score breakdown], one particle per outcome and pT bin; weights
+    // sum to 1. Track 0 is unassigned.
+    HandEvent ev;
+    const int64_t a = ev.particle(2.0), b = ev.particle(0.25), c = ev.particle(0.1),
+                  d = ev.particle(0.4), e = ev.particle(5.0);
+    ev.hits(a, 0.0625f, {1, 1, 1, 1, 1, 1, 2, 2});  // matched 6/16, incomplete 2/16
+    ev.hits(b, 0.03125f, {3, 3, 4, 4});             // no piece holds more than half: split
+    ev.hits(c, 0.03125f, {0, 0, 0, 1});             // 3 of 4 hits in no track: unassigned
+    ev.hits(d, 0.03125f, {5, 5, 5, 0});             // 3 of 4 in track 5, whose majority is e
+    ev.hits(e, 0.015625f, {5, 5, 5, 5});            // 4 of track 5's 7: matched
+    ev.hits(kNoise, 0.03125f, {0, 6});
+    ScoreConfig config;
+    config.zero_is_unassigned = true;
+    const auto s = ev.score(config);
+    EXPECT_EQ(s.trackml.score(), 0.4375);
+    const WeightBreakdown& w = s.weights;
+    ASSERT_EQ(w.pt_edges, config.weight_pt_bins);
+    ASSERT_EQ(w.bins.size(), 6u);  // 0, 0.2, 0.3, 0.5, 1, 3, inf
+    EXPECT_EQ(w.noise, 0.0625);
+    const auto expect_bin = [&](size_t bin, double total, double matched, double incomplete,
+                                double unassigned, double merged, double split) {
+        SCOPED_TRACE(bin);
+        EXPECT_EQ(w.bins[bin].total, total);
+        EXPECT_EQ(w.bins[bin].matched, matched);
+        EXPECT_EQ(w.bins[bin].incomplete, incomplete);
+        EXPECT_EQ(w.bins[bin].unassigned, unassigned);
+        EXPECT_EQ(w.bins[bin].merged, merged);
+        EXPECT_EQ(w.bins[bin].split, split);
+    };
+    expect_bin(0, 0.125, 0, 0, 0.125, 0, 0);  // c
+    expect_bin(1, 0.125, 0, 0, 0, 0, 0.125);  // b
+    expect_bin(2, 0.125, 0, 0, 0, 0.125, 0);  // d
+    expect_bin(3, 0, 0, 0, 0, 0, 0);
+    expect_bin(4, 0.5, 0.375, 0.125, 0, 0, 0);  // a
+    expect_bin(5, 0.0625, 0.0625, 0, 0, 0, 0);  // e
+    double matched = 0;
+    for (const auto& bin : w.bins) matched += bin.matched;
+    EXPECT_EQ(matched, s.trackml.matched_weight);
+
+    // Breakdowns add over events and survive their allreduce form.
+    WeightBreakdown sum(config.weight_pt_bins);
+    sum.merge(w);
+    sum.merge(w);
+    WeightBreakdown copy(config.weight_pt_bins);
+    copy.assign_values(sum.to_values());
+    EXPECT_EQ(copy.noise, 0.125);
+    EXPECT_EQ(copy.bins[4].matched, 0.75);
+    EXPECT_EQ(copy.bins[2].merged, 0.25);
+    EXPECT_NE(error_of([&] {
+                  sum.merge(WeightBreakdown({0.0, 1.0}));
+              }).find("other pT bins"),
+              std::string::npos);
+    EXPECT_NE(error_of([] {
+                  WeightBreakdown({1.0, 1.0});
+              }).find("strictly ascending"),
+              std::string::npos);
+}
