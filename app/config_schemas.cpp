@@ -27,6 +27,20 @@ ConfigSchema prepare_schema() {
     s.flag("skip_uncrossed_layers", true,
            "also connect layers i and i+2 when the segment passes outside layer i+1's z "
            "extent (the pixel-to-strip step), so such tracks are not cut in two");
+    s.flag("triplet_filter", false,
+           "detector: full: keep only edges that continue into, or come from, another edge "
+           "along a helix from the beam line (Note [Triplet filter]; prunes the fakes of "
+           "low-pT maps)");
+    s.real("triplet_max_xy_residual", 1.0, 0.0, 1e4,
+           "mm; triplet filter: distance of the middle hit from the circle through the origin "
+           "and the outer hits, constant part");
+    s.real("triplet_max_xy_residual_per_curvature", 1000.0, 0.0, 1e9,
+           "mm^2; triplet filter: that distance's part per unit of curvature (1/mm)");
+    s.real("triplet_max_sz_residual", 4.0, 0.0, 1e4,
+           "mm; triplet filter: distance of the middle hit from the line through the outer "
+           "hits in (arc length, z), constant part");
+    s.real("triplet_max_sz_residual_per_curvature", 5000.0, 0.0, 1e9,
+           "mm^2; triplet filter: that distance's part per unit of curvature (1/mm)");
     return s;
 }
 
@@ -43,6 +57,13 @@ data::GraphBuilder::Config graph_builder_config(const Config& config) {
                  "{}: key 'eta_range' must be [low, high] with low < high", config.source());
     c.eta_range = {eta[0], eta[1]};
     c.feature_scale = config.get_float_list("feature_scale");
+    c.triplets.enabled = config.get_bool("triplet_filter");
+    c.triplets.max_xy_residual = config.get_float("triplet_max_xy_residual");
+    c.triplets.max_xy_residual_per_curvature =
+        config.get_float("triplet_max_xy_residual_per_curvature");
+    c.triplets.max_sz_residual = config.get_float("triplet_max_sz_residual");
+    c.triplets.max_sz_residual_per_curvature =
+        config.get_float("triplet_max_sz_residual_per_curvature");
     if (config.get_string("detector") == "full") {
         c.detector = data::DetectorMode::kFull;
         const std::string& path = config.get_string("module_map");

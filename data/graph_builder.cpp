@@ -201,7 +201,8 @@ std::vector<EventGraph> GraphBuilder::build_full(int64_t event_id, const std::ve
         points[i] = {h.r, h.phi, h.z, std::asinh(h.z / h.r)};
         layer[i] = h.layer;
     }
-    const auto found = find_candidate_edges(map, points, layer);
+    const auto found =
+        filter_by_triplets(config_.triplets, find_candidate_edges(map, points, layer), points);
     std::vector<Edge> edges(found.size());
     for (size_t e = 0; e < found.size(); ++e) edges[e] = {found[e].inner, found[e].outer};
     return assemble(event_id, selected, edges);

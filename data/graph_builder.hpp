@@ -19,6 +19,7 @@
 #include "data/event_graph.hpp"
 #include "data/module_map.hpp"
 #include "data/trackml_event.hpp"
+#include "data/triplet_filter.hpp"
 
 namespace hepgnn::data {
 
@@ -46,6 +47,8 @@ public:
         std::array<double, 2> eta_range{-5.0, 5.0};  // hits outside are dropped
         // Divisors of [r, phi, z]; empty: HEP.TrkX's [1000 mm, pi/n_phi_sections, 1000 mm].
         std::vector<double> feature_scale;
+        // detector: full: keep only edges of a plausible triplet (Note [Triplet filter]).
+        TripletFilterConfig triplets;
     };
 
     /// Feature names and the scales the builder divides them by.

@@ -403,3 +403,76 @@ TEST(BarrelGraphs, DefaultCutsKeepTheTrueSegmentsOfHighPtParticles) {
     EXPECT_GT(segments, 10000);
     EXPECT_GE(eff, 0.99);
 }
+
+// Note [Triplet filter] on hand-made hits: two helices from the origin (one
+// of 0.5 GeV in 2 T, R = 833 mm; one straight, pT -> inf) and their true
+// segments, plus edges that jump from one to the other. The jumps go, the
+// segments stay, and a track end (a single segment) stays with its track.
+TEST(TripletFilter, KeepsHelicesAndDropsEdgesOffThem) {
+    std::vector<HitPoint> points;
+    const std::vector<double> radii = {32, 72, 116, 172, 260};
+    const auto helix = [&](double radius, double phi0, double cot_theta) {
+        const int32_t first = static_cast<int32_t>(points.size());
+        for (double r : radii) {
+            const double half_angle = std::asin(r / (2 * radius));  // phi turns by it
+            const double s = 2 * radius * half_angle;
+            points.push_back(hit_point(r * std::cos(phi0 + half_angle),
+                                       r * std::sin(phi0 + half_angle), 5.0 + cot_theta * s));
+        }
+        return first;
+    };
+    const int32_t a = helix(833.0, 0.3, 0.5), b = helix(1e12, 0.45, -1.0);
+    std::vector<CandidateEdge> edges;
+    for (int32_t k = 0; k + 1 < 5; ++k) {
+        edges.push_back({a + k, a + k + 1, 0});
+        edges.push_back({b + k, b + k + 1, 0});
+    }
+    const size_t n_true = edges.size();
+    for (int32_t k = 0; k + 1 < 5; ++k) {
+        edges.push_back({a + k, b + k + 1, 0});
+        edges.push_back({b + k, a + k + 1, 0});
+    }
+    TripletFilterConfig config;
+    EXPECT_EQ(filter_by_triplets(config, edges, points).size(), edges.size()) << "off by default";
+    config.enabled = true;
+    const auto kept = filter_by_triplets(config, edges, points);
+    ASSERT_EQ(kept.size(), n_true);
+    for (size_t e = 0; e < n_true; ++e) {
+        EXPECT_EQ(kept[e].inner, edges[e].inner);
+        EXPECT_EQ(kept[e].outer, edges[e].outer);
+    }
+    // A middle hit 3 mm off the helix in z breaks its two triplets: with
+    // tolerances below that, the segments touching it need another triplet,
+    // which only the end segments lack.
+    points[a + 2].z += 3.0;
+    config.max_sz_residual = 1.0;
+    config.max_sz_residual_per_curvature = 0.0;
+    std::set<std::pair<int32_t, int32_t>> left;
+    for (const auto& e : filter_by_triplets(config, edges, points)) left.insert({e.inner, e.outer});
+    EXPECT_EQ(left.count({a + 1, a + 2}) + left.count({a + 2, a + 3}), 0u);
+    EXPECT_EQ(left.count({b, b + 1}) + left.count({b + 3, b + 4}), 2u);
+}
+
+// The filter on simulated events with a map down to 0.1 GeV: the true
+// segments of the graphs stay, a good share of the fakes goes.
+TEST(FullDetectorGraphs, TheTripletFilterKeepsTrueEdgesAndDropsFakes) {
+    ModuleMapBuilder::Config learn_cfg;
+    learn_cfg.pt_min = 0.1;
+    learn_cfg.max_segment_loss = 0.06;
+    GraphBuilder::Config cfg;
+    cfg.detector = DetectorMode::kFull;
+    cfg.module_map = std::make_shared<const ModuleMap>(learn(5000, 1000, 3, learn_cfg));
+    cfg.n_phi_sections = 4;
+    cfg.n_eta_sections = 1;
+    const TrackmlEvent ev = simulate(5000, 5000);
+    std::set<HitPair> all, labelled;
+    edges_by_hit_id(GraphBuilder(cfg).build(ev), &all, &labelled);
+    cfg.triplets.enabled = true;
+    std::set<HitPair> all_filtered, labelled_filtered;
+    edges_by_hit_id(GraphBuilder(cfg).build(ev), &all_filtered, &labelled_filtered);
+    std::printf("triplet filter: edges %zu -> %zu, true edges %zu -> %zu\n", all.size(),
+                all_filtered.size(), labelled.size(), labelled_filtered.size());
+    EXPECT_TRUE(std::includes(all.begin(), all.end(), all_filtered.begin(), all_filtered.end()));
+    EXPECT_GE(double(labelled_filtered.size()), 0.99 * double(labelled.size()));
+    EXPECT_LE(double(all_filtered.size()), 0.8 * double(all.size()));
+}
