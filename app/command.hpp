@@ -44,6 +44,11 @@ void add_set_option(CLI::App& command, std::vector<std::string>& overrides);
 
 /// Adds --cut, --track-method and --min-hits (infer and evaluate share them).
 void add_track_building_options(CLI::App& command, pipeline::TrackBuildingConfig& tracks);
+/// A note on the root rank when the seed cut (Note [Seed cut]) left no
+/// candidate among edges that exist.
+void note_if_seed_cut_left_nothing(const Context& ctx, const std::string& command,
+                                   const pipeline::TrackBuildingConfig& tracks, int64_t n_edges,
+                                   int64_t n_candidates);
 
 /// Prints "hepgnn: message" to stdout on rank 0 only.
 void say(const Context& ctx, const std::string& message);

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -40,6 +41,16 @@ void add_track_building_options(CLI::App& command, pipeline::TrackBuildingConfig
                     "low-score edges extend confident tracks but make none of their own)")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
+}
+
+void note_if_seed_cut_left_nothing(const Context& ctx, const std::string& command,
+                                   const pipeline::TrackBuildingConfig& tracks, int64_t n_edges,
+                                   int64_t n_candidates) {
+    if (n_candidates > 0 || n_edges == 0 || !(tracks.seed_cut > tracks.cut)) return;
+    say(ctx, fmt::format("{}: note: no track candidate holds an edge scored above --seed-cut {} "
+                         "(a model early in training scores few edges that high); lower "
+                         "--seed-cut, 0 turns it off",
+                         command, tracks.seed_cut));
 }
 
 void say(const Context& ctx, const std::string& message) {

@@ -95,6 +95,7 @@ int run(const std::string& graphs_path, const std::string& events_dir, const std
             pipeline::TrackBuildingConfig tc;
             tc.method = method;
             tc.cut = cut;
+            tc.seed_cut = 0.0;  // the methods alone, as Note [Track building methods] has them
             tc.min_hits = min_hits;
             pipeline::Pipeline pipe(nullptr,
                                     std::make_unique<pipeline::LabelEdgeClassifier>(noise.config),

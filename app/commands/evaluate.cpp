@@ -53,6 +53,7 @@ struct EvaluateOptions {
     std::vector<std::string> overrides;
     std::string out = "evaluation";
     pipeline::TrackBuildingConfig tracks;
+    double edge_cut = 0.5;  // edge efficiency and purity (not track building: tracks.cut)
     int64_t batch_edges = 200000;
     int64_t max_graphs = 0;
     int64_t max_events = 0;
@@ -242,7 +243,7 @@ int run_on_graph_file(const EvaluateOptions& opt, Context& ctx) {
     std::map<int64_t, std::vector<size_t>> graphs_of;
     for (size_t i = 0; i < dataset.graphs.size(); ++i)
         graphs_of[dataset.graphs[i].event_id].push_back(i);
-    EdgeFigures edges(features, opt.tracks.cut);
+    EdgeFigures edges(features, opt.edge_cut);
     std::vector<std::vector<float>> logits(opt.save_logits.empty() ? 0 : dataset.graphs.size());
     pipeline::TrackMatchingConfig match;
     match.pt_min = opt.track_pt_min;
@@ -273,6 +274,8 @@ int run_on_graph_file(const EvaluateOptions& opt, Context& ctx) {
     report.update({{"checkpoint", opt.checkpoint},
                    {"data", opt.data},
                    {"track_method", opt.tracks.method},
+                   {"track_cut", opt.tracks.cut},
+                   {"track_seed_cut", opt.tracks.seed_cut},
                    {"track_pt_min", opt.track_pt_min},
                    {"track_min_hits", opt.tracks.min_hits},
                    {"track_efficiency", tm.track_efficiency()},
@@ -294,8 +297,8 @@ int run_on_graph_file(const EvaluateOptions& opt, Context& ctx) {
                     "efficiency {:.4f}, fake rate {:.4f}, duplicate rate {:.4f}, "
                     "graph-hits score {:.4f} (for the TrackML score, evaluate --events) -> "
                     "{}",
-                    edges.n_graphs(), m.n_edges(), m.efficiency(opt.tracks.cut),
-                    m.purity(opt.tracks.cut), m.auc(), opt.tracks.cut, opt.tracks.method,
+                    edges.n_graphs(), m.n_edges(), m.efficiency(opt.edge_cut),
+                    m.purity(opt.edge_cut), m.auc(), opt.edge_cut, opt.tracks.method,
                     opt.track_pt_min, tm.track_efficiency(), tm.fake_rate(), tm.duplicate_rate(),
                     tm.unweighted_score(), (fs::path(opt.out) / "evaluation.json").string()));
     return 0;
@@ -392,7 +395,7 @@ int run_on_events(const EvaluateOptions& opt, Context& ctx) {
     slots.breakdown_values =
         pipeline::WeightBreakdown(score_config.weight_pt_bins).to_values().size();
     std::vector<double> doubles(events.size() * slots.doubles_per_event(), 0.0);
-    EdgeFigures edges(features, opt.tracks.cut);
+    EdgeFigures edges(features, opt.edge_cut);
     comm.collectively([&] {
         for (size_t k = comm.rank(); k < events.size(); k += comm.size()) {
             const int64_t event_id = events[k];
@@ -449,6 +452,8 @@ int run_on_events(const EvaluateOptions& opt, Context& ctx) {
                    {"input", opt.events},
                    {"config", opt.config},
                    {"track_method", opt.tracks.method},
+                   {"track_cut", opt.tracks.cut},
+                   {"track_seed_cut", opt.tracks.seed_cut},
                    {"track_pt_min", opt.track_pt_min},
                    {"track_min_hits", opt.tracks.min_hits},
                    {"edge_labels", "truth: consecutive trajectory steps of one particle"}});
@@ -458,12 +463,14 @@ int run_on_events(const EvaluateOptions& opt, Context& ctx) {
                          "{:.4f}, auc {:.4f} at cut {}; tracks ({}) over all hits: TrackML "
                          "score {:.4f}, pT > {} GeV: efficiency {:.4f}, fake rate {:.4f}, "
                          "duplicate rate {:.4f}; pT > {} GeV: efficiency {:.4f} -> {}",
-                         events.size(), edges.n_graphs(), m.n_edges(), m.efficiency(opt.tracks.cut),
-                         m.purity(opt.tracks.cut), m.auc(), opt.tracks.cut, opt.tracks.method,
+                         events.size(), edges.n_graphs(), m.n_edges(), m.efficiency(opt.edge_cut),
+                         m.purity(opt.edge_cut), m.auc(), opt.edge_cut, opt.tracks.method,
                          scores.mean_score(), opt.track_pt_min, scores.total().track_efficiency(),
                          scores.total().fake_rate(), scores.total().duplicate_rate(),
                          score_config.pt_min_low, scores.total_low().track_efficiency(),
                          (fs::path(opt.out) / "evaluation.json").string()));
+    note_if_seed_cut_left_nothing(ctx, "evaluate", opt.tracks, m.n_edges(),
+                                  scores.total().n_candidates);
     std::string table = scores.weights_table();
     table.pop_back();  // say() ends the line
     say(ctx, "evaluate: " + table);
@@ -518,6 +525,11 @@ void add_evaluate_command(CLI::App& app, Runner& selected) {
     add_set_option(*eval, opt->overrides);
     eval->add_option("--out", opt->out, "Output folder")->capture_default_str();
     add_track_building_options(*eval, opt->tracks);
+    eval->add_option("--edge-cut", opt->edge_cut,
+                     "Score cut of the edge efficiency and purity (HEP.TrkX's 0.5); track "
+                     "building has its own, --cut")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
     eval->add_option("--batch-edges", opt->batch_edges, "Edges per inference batch")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();

@@ -128,6 +128,7 @@ int run_infer(const InferOptions& opt, Context& ctx) {
         "%s\n",
         (long long)counts[0], (long long)counts[1], (long long)counts[2], (long long)counts[3],
         opt.tracks.method.c_str(), describe.c_str());
+    note_if_seed_cut_left_nothing(ctx, "infer", opt.tracks, counts[2], counts[3]);
     std::printf("%-16s %12s %12s %8s\n", "stage", "total s", "per event s", "share");
     nlohmann::json stage_json;
     for (size_t k = 0; k < seconds.size(); ++k) {
@@ -140,6 +141,7 @@ int run_infer(const InferOptions& opt, Context& ctx) {
                                    {"describe", describe},
                                    {"track_method", opt.tracks.method},
                                    {"cut", opt.tracks.cut},
+                                   {"seed_cut", opt.tracks.seed_cut},
                                    {"events", counts[0]},
                                    {"hits", counts[1]},
                                    {"edges", counts[2]},

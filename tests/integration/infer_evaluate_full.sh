@@ -14,6 +14,9 @@ CFG="$HEPGNN_SOURCE_DIR/configs/prepare_full.yaml"
 "$HEPGNN" simulate --out "$WORK/ev" --events 3 --particles 2000 --seed 32 --first-event 7000 >/dev/null 2>&1 \
     || fail "simulate (test events) failed"
 FULL=(--config "$CFG" --set module_map="$WORK/map.json")
+# The model below trains for a few steps, so few of its edge scores reach the
+# default seed cut (Note [Seed cut]); the comparisons build tracks without it.
+TRACKS=(--cut 0.5 --seed-cut 0)
 "$HEPGNN" prepare --input "$WORK/ev" --out "$WORK/prepared.h5" "${FULL[@]}" >/dev/null 2>&1 || fail "prepare failed"
 
 # A tiny model (2 s of training): the figures need not be good, only the
@@ -27,12 +30,23 @@ YAML
 "$HEPGNN" train --config "$WORK/train.yaml" >/dev/null 2>&1 || fail "train failed"
 CKPT="$WORK/run/checkpoints/last.ckpt"
 
-"$HEPGNN" infer --model "$CKPT" --input "$WORK/ev" --out "$WORK/sub" "${FULL[@]}" \
+"$HEPGNN" infer --model "$CKPT" --input "$WORK/ev" --out "$WORK/sub" "${FULL[@]}" "${TRACKS[@]}" \
     --save-graphs "$WORK/infer.h5" >"$WORK/infer.txt" 2>&1 || { cat "$WORK/infer.txt"; fail "infer failed"; }
 grep -q "walkthrough_doubles" "$WORK/infer.txt" || { cat "$WORK/infer.txt"; fail "infer's default track method"; }
-mpi 2 "$HEPGNN" infer --model "$CKPT" --input "$WORK/ev" --out "$WORK/sub2" "${FULL[@]}" \
+mpi 2 "$HEPGNN" infer --model "$CKPT" --input "$WORK/ev" --out "$WORK/sub2" "${FULL[@]}" "${TRACKS[@]}" \
     --save-graphs "$WORK/infer2.h5" >"$WORK/infer2.txt" 2>&1 || { cat "$WORK/infer2.txt"; fail "2-rank infer failed"; }
 ls "$WORK" | grep -q '\.\(part\|spill\|tmp\)' && fail "infer left temporary files behind"
+# With the defaults: a note when the seed cut leaves no candidate, none otherwise.
+"$HEPGNN" infer --model "$CKPT" --input "$WORK/ev" --out "$WORK/sub_default" "${FULL[@]}" \
+    >"$WORK/infer_default.txt" 2>&1 || { cat "$WORK/infer_default.txt"; fail "infer with the default cuts failed"; }
+n_candidates=$(sed -n 's/.*edges -> \([0-9]*\) track candidates.*/\1/p' "$WORK/infer_default.txt")
+[[ -n $n_candidates ]] || { cat "$WORK/infer_default.txt"; fail "infer prints no candidate count"; }
+if ((n_candidates == 0)); then
+    grep -q "infer: note: no track candidate holds an edge scored above --seed-cut 0.9" "$WORK/infer_default.txt" \
+        || { cat "$WORK/infer_default.txt"; fail "no note on a seed cut that left no candidate"; }
+else
+    grep -q "note: no track candidate" "$WORK/infer_default.txt" && fail "a seed-cut note with $n_candidates candidates"
+fi
 for e in 7000 7001 7002; do
     cmp "$WORK/sub/event00000$e-submission.csv" "$WORK/sub2/event00000$e-submission.csv" \
         || fail "1 and 2 ranks gave different tracks for event $e"
@@ -76,9 +90,9 @@ PY
 # infer + score gives what evaluate --events gives.
 "$HEPGNN" score --input "$WORK/ev" --submissions "$WORK/sub" --track-id-0 unassigned \
     --out "$WORK/score.json" >/dev/null || fail "score failed"
-"$HEPGNN" evaluate --checkpoint "$CKPT" --events "$WORK/ev" "${FULL[@]}" --out "$WORK/eval" \
+"$HEPGNN" evaluate --checkpoint "$CKPT" --events "$WORK/ev" "${FULL[@]}" "${TRACKS[@]}" --out "$WORK/eval" \
     >"$WORK/eval.txt" 2>&1 || { cat "$WORK/eval.txt"; fail "evaluate --events failed"; }
-mpi 2 "$HEPGNN" evaluate --checkpoint "$CKPT" --events "$WORK/ev" "${FULL[@]}" --out "$WORK/eval2" \
+mpi 2 "$HEPGNN" evaluate --checkpoint "$CKPT" --events "$WORK/ev" "${FULL[@]}" "${TRACKS[@]}" --out "$WORK/eval2" \
     --submissions "$WORK/eval2_sub" >"$WORK/eval2.txt" 2>&1 || { cat "$WORK/eval2.txt"; fail "2-rank evaluate --events failed"; }
 # evaluate's own submissions are infer's tracks.
 "$HEPGNN" score --input "$WORK/ev" --submissions "$WORK/eval2_sub" --track-id-0 unassigned \

@@ -34,6 +34,7 @@ struct Edges {
 TrackBuildingConfig config(double cut, int min_hits, std::string method = "components") {
     TrackBuildingConfig c;
     c.cut = cut;
+    c.seed_cut = 0.0;  // the tests of the seed cut set their own
     c.min_hits = min_hits;
     c.method = std::move(method);
     return c;

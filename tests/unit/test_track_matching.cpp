@@ -237,7 +237,7 @@ TEST(TrackMatching, BuildingThenMatchingAnEventEndToEnd) {
         for (int p = 0; p < 3; ++p) {
             s.push_back(3 * l + p);
             r.push_back(3 * l + 3 + p);
-            sc.push_back(0.9f);
+            sc.push_back(0.95f);  // above the default seed cut (Note [Seed cut])
         }
     for (int i = 0; i < 15; ++i) pid[i] = 100 + i % 3;
     s.push_back(3);  // layer 1 particle 0 -> layer 2 particle 1
