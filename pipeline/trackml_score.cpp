@@ -166,7 +166,6 @@ TrackmlScore trackml_score(const std::vector<int64_t>& labels,
         k = end;
         const auto t = static_cast<size_t>(key >> 32);
         const int64_t p = static_cast<int64_t>(key & 0xFFFFFFFFu) - 1;
-        // Double majority (Note [TrackML score]).
         if (p >= 0) {
             best_track[p] = std::max(best_track[p], static_cast<int32_t>(count));
             assigned[p] += static_cast<int32_t>(count);

@@ -12,7 +12,8 @@
 #      TRAIN_EVENTS (40), TEST_EVENTS (10), PARTICLES (10000), EPOCHS (8),
 #      RANKS (2), TRAIN_SET (extra --set for both trainings, e.g. "training.seed=2"),
 #      MAP_SET (extra --set for the module map, e.g. "pt_min=0.2 max_segment_loss=0.03":
-#      the wider graphs of README's "trained model on the wider graphs").
+#      the wider graphs of README's "trained model on the wider graphs"),
+#      PREPARE_SET (extra --set for the whole-detector graphs, e.g. "triplet_filter=true").
 # Leaves the test events in $OUT/events/test/, infer's submissions in
 # $OUT/submissions/, score's JSON in $OUT/score.json, the table in $OUT/quality.md.
 set -euo pipefail
@@ -45,6 +46,7 @@ echo "== module map from the training events"
     ${map_extra[@]+"${map_extra[@]}"}
 
 full=(--config configs/prepare_full.yaml --set module_map="$out/modulemap.json")
+for kv in ${PREPARE_SET:-}; do full+=(--set "$kv"); done
 barrel=(--config configs/prepare_demo.yaml --set pt_min=0)  # every barrel hit: what infer sees
 echo "== graphs: whole detector and barrel only"
 for split in train valid test; do

@@ -53,7 +53,9 @@ struct EvaluateOptions {
     std::vector<std::string> overrides;
     std::string out = "evaluation";
     pipeline::TrackBuildingConfig tracks;
-    double edge_cut = 0.5;  // edge efficiency and purity (not track building: tracks.cut)
+    // Edge efficiency and purity: --edge-cut, else --cut when given (DESIGN's
+    // `evaluate --cut C`), else HEP.TrkX's 0.5; set in the command's callback.
+    double edge_cut = 0.5;
     int64_t batch_edges = 200000;
     int64_t max_graphs = 0;
     int64_t max_events = 0;
@@ -526,8 +528,8 @@ void add_evaluate_command(CLI::App& app, Runner& selected) {
     eval->add_option("--out", opt->out, "Output folder")->capture_default_str();
     add_track_building_options(*eval, opt->tracks);
     eval->add_option("--edge-cut", opt->edge_cut,
-                     "Score cut of the edge efficiency and purity (HEP.TrkX's 0.5); track "
-                     "building has its own, --cut")
+                     "Score cut of the edge efficiency and purity (default: --cut when given, "
+                     "else HEP.TrkX's 0.5, whatever track building's default cut)")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
     eval->add_option("--batch-edges", opt->batch_edges, "Edges per inference batch")
@@ -550,8 +552,11 @@ void add_evaluate_command(CLI::App& app, Runner& selected) {
                      "(DIR/eventNNNNNNNNN-submission.csv, as infer does; score them with 'hepgnn "
                      "score')")
         ->needs(events);
-    eval->callback(
-        [opt, &selected] { selected = [opt](Context& ctx) { return run_evaluate(*opt, ctx); }; });
+    eval->callback([opt, eval, &selected] {
+        if (eval->count("--cut") > 0 && eval->count("--edge-cut") == 0)
+            opt->edge_cut = opt->tracks.cut;
+        selected = [opt](Context& ctx) { return run_evaluate(*opt, ctx); };
+    });
 }
 
 }  // namespace hepgnn::app

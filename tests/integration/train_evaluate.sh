@@ -61,6 +61,21 @@ assert abs(found / e["n_true_edges"] - e["edge_efficiency"]) < 1e-9, (found, e["
 assert abs(found / sum(b["passing_edges"] for b in rb) - e["edge_purity"]) < 1e-9, rb
 assert all(b["r_low_mm"] < (b["r_high_mm"] or 1e9) for b in rb), rb
 PY
+# DESIGN's `evaluate --cut C` sets the edge figures' cut (and track building's);
+# without it they stay at 0.5 whatever track building's default cut.
+"$HEPGNN" evaluate --checkpoint "$WORK/run1/checkpoints/best.ckpt" --data "$WORK/valid.h5" --out "$WORK/eval_cut" \
+    --cut 0.3 >/dev/null || fail "evaluate --cut failed"
+"$HEPGNN" evaluate --checkpoint "$WORK/run1/checkpoints/best.ckpt" --data "$WORK/valid.h5" --out "$WORK/eval_edge_cut" \
+    --cut 0.3 --edge-cut 0.7 >/dev/null || fail "evaluate --edge-cut failed"
+"$PYTHON" - "$WORK/eval/evaluation.json" "$WORK/eval_cut/evaluation.json" "$WORK/eval_edge_cut/evaluation.json" <<'PY' || fail "evaluate's cuts"
+import json, sys
+default, cut, edge_cut = (json.load(open(p)) for p in sys.argv[1:])
+assert (default["cut"], default["track_cut"], default["track_seed_cut"]) == (0.5, 0.2, 0.9), default["cut"]
+assert (cut["cut"], cut["track_cut"]) == (0.3, 0.3), (cut["cut"], cut["track_cut"])
+assert (edge_cut["cut"], edge_cut["track_cut"]) == (0.7, 0.3), edge_cut["cut"]
+assert cut["edge_efficiency"] >= default["edge_efficiency"] >= edge_cut["edge_efficiency"]
+assert cut["auc"] == default["auc"]
+PY
 /usr/bin/python3 "$HEPGNN_SOURCE_DIR/scripts/plot_evaluation.py" "$WORK/eval/evaluation.json" >/dev/null
 [[ -s $WORK/eval/edge_metrics_vs_inner_r.png ]] || fail "no edge_metrics_vs_inner_r.png"
 
