@@ -91,20 +91,20 @@ double ScoreReport::mean_score() const {
 }
 
 std::string ScoreReport::weights_table() const {
-    const double f = weight_sum_ > 0 ? 1.0 / weight_sum_ : 0.0;
     std::string out = fmt::format(
         "where the weight goes (fractions of the events' weight, Note [Score breakdown]):\n"
         "  {:<11} {:>7} {:>8} {:>11} {:>11} {:>7} {:>7}\n",
         "pT (GeV)", "weight", "matched", "incomplete", "unassigned", "merged", "split");
-    for (size_t b = 0; b < weights_.bins.size(); ++b) {
-        const auto& x = weights_.bins[b];
-        const double hi = weights_.pt_edges[b + 1];
-        const std::string range = std::isinf(hi)
-                                      ? fmt::format("> {:g}", weights_.pt_edges[b])
-                                      : fmt::format("{:g}-{:g}", weights_.pt_edges[b], hi);
+    const nlohmann::json weights = weights_json(weights_, weight_sum_);
+    for (const auto& b : weights["bins"]) {
+        const std::string range =
+            b["pt_high"].is_null()
+                ? fmt::format("> {:g}", b["pt_low"].get<double>())
+                : fmt::format("{:g}-{:g}", b["pt_low"].get<double>(), b["pt_high"].get<double>());
         out += fmt::format("  {:<11} {:>7.4f} {:>8.4f} {:>11.4f} {:>11.4f} {:>7.4f} {:>7.4f}\n",
-                           range, x.total * f, x.matched * f, x.incomplete * f, x.unassigned * f,
-                           x.merged * f, x.split * f);
+                           range, b["weight"].get<double>(), b["matched"].get<double>(),
+                           b["incomplete"].get<double>(), b["unassigned"].get<double>(),
+                           b["merged"].get<double>(), b["split"].get<double>());
     }
     return out;
 }

@@ -65,7 +65,7 @@ bool on_one_helix(const TripletFilterConfig& config, const Xyz& a, const Xyz& b,
 }  // namespace
 
 std::vector<CandidateEdge> filter_by_triplets(const TripletFilterConfig& config,
-                                              const std::vector<CandidateEdge>& edges,
+                                              std::vector<CandidateEdge> edges,
                                               const std::vector<HitPoint>& points) {
     if (!config.enabled) return edges;
     const size_t n_hits = points.size(), n_edges = edges.size();
@@ -106,11 +106,11 @@ std::vector<CandidateEdge> filter_by_triplets(const TripletFilterConfig& config,
             }
         }
     }
-    std::vector<CandidateEdge> kept;
-    kept.reserve(n_edges);
+    size_t kept = 0;
     for (size_t e = 0; e < n_edges; ++e)
-        if (keep[e]) kept.push_back(edges[e]);
-    return kept;
+        if (keep[e]) edges[kept++] = edges[e];
+    edges.resize(kept);
+    return edges;
 }
 
 }  // namespace hepgnn::data

@@ -27,9 +27,11 @@ struct TripletFilterConfig {
 };
 
 /// The edges of `edges` (over `points`) that belong to at least one triplet,
-/// in their order. Cost: the sum over hits of in-degree x out-degree.
+/// in their order; all of them, untouched, when the filter is off. Takes the
+/// list by value and filters it in place, so graph building pays no copy.
+/// Cost: the sum over hits of in-degree x out-degree.
 std::vector<CandidateEdge> filter_by_triplets(const TripletFilterConfig& config,
-                                              const std::vector<CandidateEdge>& edges,
+                                              std::vector<CandidateEdge> edges,
                                               const std::vector<HitPoint>& points);
 
 }  // namespace hepgnn::data

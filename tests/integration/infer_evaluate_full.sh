@@ -138,6 +138,9 @@ print(f"evaluate --events = infer + score: TrackML score {s['trackml_score']:.6f
       f"efficiency {s['track_efficiency']:.4f}, fake rate {s['fake_rate']:.4f}")
 PY
 grep -q "TrackML score" "$WORK/eval.txt" || { cat "$WORK/eval.txt"; fail "evaluate prints no TrackML score"; }
+# Note [Score breakdown] in the log: one row per pT bin (0, 0.2, 0.3, 0.5, 1, 3, inf).
+rows=$(grep -cE '^  (> 3|[0-9.]+-[0-9.]+) +[0-9]\.[0-9]{4}( +[0-9]\.[0-9]{4}){5}$' "$WORK/eval.txt")
+[[ $rows -eq 6 ]] || { cat "$WORK/eval.txt"; fail "evaluate's weight table has $rows pT rows, not 6"; }
 
 # evaluate --data: its score over graph hits has its own name.
 "$HEPGNN" evaluate --checkpoint "$CKPT" --data "$WORK/prepared.h5" --out "$WORK/eval_data" >/dev/null \
