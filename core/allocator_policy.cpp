@@ -43,16 +43,19 @@ bool apply_training_allocator_policy(char** argv) {
     const std::string policy = chosen_policy();
     if (policy == "system") return true;
     const bool huge = ensure_huge_pages(argv);
-    if (policy == "lean") return huge;
+    if (policy == "lean") {
+        // glibc's defaults: large blocks by mmap, memory above 128 KB free at the top trimmed.
+        mallopt(M_MMAP_MAX, 65536);
+        mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+        mallopt(M_TOP_PAD, 0);
+        return huge;
+    }
     return use_heap_policy() && huge;
 }
 
-void use_lean_allocator_policy() {
-    if (chosen_policy() != "auto") return;
-    // glibc's defaults: large blocks by mmap, memory above 128 KB free at the top trimmed.
-    mallopt(M_MMAP_MAX, 65536);
-    mallopt(M_TRIM_THRESHOLD, 128 * 1024);
-    mallopt(M_TOP_PAD, 0);
+bool wants_caching_allocator(bool big_graphs) {
+    const std::string policy = chosen_policy();
+    return policy == "cache" || (policy == "auto" && big_graphs);
 }
 
 }  // namespace hepgnn

@@ -10,11 +10,15 @@
 // pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, glibc >= 2.35), so the pages
 // it does map cost one fault per 2 MB. Keeping everything has a price for
 // huge graphs: the heap's free lists fragment, and a 150k-node / 1.35M-edge
-// step peaked at 9.7 GB with it against 6.2 GB with glibc's own mmap of large
-// blocks (which returns them on free). Runs that turn on activation
-// checkpointing are the ones with huge graphs, so they switch to the lean
-// policy (use_lean_allocator_policy), still with huge pages.
-// HEPGNN_ALLOCATOR=heap|lean|system forces one (system: glibc untouched).
+// step peaked at 8.6 GB with it against 6.1 GB with glibc's own mmap of large
+// blocks (which returns them on free, but faults every page in again: 42%
+// slower). Runs that turn on activation checkpointing are the ones with huge
+// graphs, so torch's large blocks go to a caching allocator instead (Note
+// [CPU caching allocator] in models/cpu_caching_allocator.hpp), which keeps
+// the mapped memory below the peak of the live memory.
+// HEPGNN_ALLOCATOR=heap|cache|lean|system forces one (cache: the caching
+// allocator for any run; lean: glibc's mmap of large blocks; system: glibc
+// untouched).
 #pragma once
 
 namespace hepgnn {
@@ -26,9 +30,9 @@ namespace hepgnn {
 /// glibc refused a setting or the re-exec failed (the run goes on untuned).
 bool apply_training_allocator_policy(char** argv = nullptr);
 
-/// Switches to glibc's mmap for large blocks (returned to the OS on free),
-/// unless HEPGNN_ALLOCATOR forces a policy: for memory-bound runs (huge
-/// graphs with activation checkpointing). Affects later allocations only.
-void use_lean_allocator_policy();
+/// Whether torch's large blocks should go to the caching allocator: true for
+/// runs on huge graphs (`big_graphs`: activation checkpointing is on) unless
+/// HEPGNN_ALLOCATOR forces another policy, and for HEPGNN_ALLOCATOR=cache.
+bool wants_caching_allocator(bool big_graphs);
 
 }  // namespace hepgnn

@@ -27,11 +27,12 @@ using torch::autograd::variable_list;
 // Rows per block of the column sums of backward: fixed, so the summation order is too.
 constexpr int64_t kBlockRows = 256;
 
-/// d act / d p for tanh (from the output y) and silu (from the pre-activation p).
+/// d act / d p at the pre-activation p (tanh and silu; relu's backward is a select).
 template <Activation A, typename T>
-__attribute__((always_inline)) inline T derivative(T y, T p) {
+__attribute__((always_inline)) inline T derivative(T p) {
     static_assert(A != Activation::relu, "relu's backward is a select (backward_kernel)");
     if constexpr (A == Activation::tanh) {
+        const T y = std::tanh(p);
         return T(1) - y * y;
     } else {
         const T s = T(1) / (T(1) + std::exp(-p));
@@ -92,22 +93,23 @@ HEPGNN_VECTOR_CLONES void backward_blocks(const Operands<T>& o, int64_t block_lo
         const int64_t row_end = std::min(o.rows, (block + 1) * kBlockRows);
         for (int64_t r = block * kBlockRows; r < row_end; ++r) {
             const T* __restrict zr = o.z + r * h;
-            const T* __restrict yr = o.y + r * h;
             const T* __restrict dyr = o.dy + r * h;
             T* __restrict dzr = o.dz + r * h;
             const T m = o.mean[r], s = o.rstd[r];
             for (int64_t d = 0; d < h; ++d) xhat[d] = (zr[d] + bias[d] - m) * s;
+            // The pre-activation is recomputed, in the forward's order, rather than the output
+            // kept: backward then needs no [rows, H] tensor of the forward but z.
             if constexpr (A == Activation::relu) {
                 // A select of two loaded values, which vectorizes; the signs are random, so a
                 // branch would be mispredicted half the time. Gives 0 where y = 0, as torch's
                 // threshold_backward.
                 for (int64_t d = 0; d < h; ++d) {
                     const T dv = dyr[d];
-                    g[d] = yr[d] > T(0) ? dv : T(0);
+                    g[d] = xhat[d] * gamma[d] + beta[d] > T(0) ? dv : T(0);
                 }
             } else {
                 for (int64_t d = 0; d < h; ++d)
-                    g[d] = dyr[d] * derivative<A>(yr[d], xhat[d] * gamma[d] + beta[d]);
+                    g[d] = dyr[d] * derivative<A>(xhat[d] * gamma[d] + beta[d]);
             }
             HEPGNN_IVDEP  // the rows of partial and of scratch never overlap
                 for (int64_t d = 0; d < h; ++d) {
@@ -168,7 +170,7 @@ Operands<T> operands(const Tensor& z, const Tensor& bias, const Tensor& gamma, c
     o.bias = bias.data_ptr<T>();
     o.gamma = gamma.data_ptr<T>();
     o.beta = beta.data_ptr<T>();
-    o.y = y.data_ptr<T>();
+    o.y = y.defined() ? y.data_ptr<T>() : nullptr;  // forward's output; backward has none
     o.mean = mean.data_ptr<T>();
     o.rstd = rstd.data_ptr<T>();
     return o;
@@ -191,7 +193,9 @@ struct LayerNormActivationFunction : torch::autograd::Function<LayerNormActivati
                 forward_kernel<decltype(a)::value>(o, static_cast<scalar_t>(eps));
             });
         });
-        ctx->save_for_backward({z, bias_row, gamma, beta, y, mean, rstd});
+        // Not y: backward recomputes the pre-activation from z (an [E, H] tensor less per layer
+        // whose output nothing else keeps, as the last layer of an edge MLP).
+        ctx->save_for_backward({z, bias_row, gamma, beta, mean, rstd});
         ctx->saved_data["activation"] = activation;
         ctx->saved_data["has_bias"] = has_bias;
         return y;
@@ -208,7 +212,7 @@ struct LayerNormActivationFunction : torch::autograd::Function<LayerNormActivati
         auto sums = torch::zeros({3, h}, z.options());  // dgamma, dbeta, dbias
         AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "hepgnn::layer_norm_activation_backward", [&] {
             auto o =
-                operands<scalar_t>(z, saved[1], saved[2], saved[3], saved[4], saved[5], saved[6]);
+                operands<scalar_t>(z, saved[1], saved[2], saved[3], Tensor(), saved[4], saved[5]);
             auto partial = torch::empty({o.blocks(), 3, h}, z.options());
             o.dy = dy.data_ptr<scalar_t>();
             o.dz = dz.data_ptr<scalar_t>();

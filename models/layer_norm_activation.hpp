@@ -12,8 +12,10 @@
 //   backward  g = dy * act'; dgamma = sum g*xhat; dbeta = sum g; dz = rstd * (g*gamma
 //             - mean(g*gamma) - xhat * mean(g*gamma*xhat)); dbias = sum dz
 // Backward recomputes xhat from the saved z and per-row mean and rstd, and the activation's
-// derivative from the saved output y (relu, tanh) or the recomputed pre-activation (silu), so
-// the operation keeps exactly what the unfused chain keeps ([E, H] input and output). The column
+// derivative from the recomputed pre-activation, so the operation keeps one [E, H] tensor, its
+// input z, where the unfused chain keeps two (input and output; the output stays alive only
+// when the next Linear keeps it: not after an MLP's last layer, 1 of 4 [E, H] tensors of a
+// checkpointed edge-net recompute). The column
 // sums run over fixed blocks of rows and add the block partials in block order, so gradients
 // are bit-identical for any number of threads (as Note [Segment sums]).
 //

@@ -18,6 +18,7 @@
 #include "data/load_balance.hpp"
 #include "data/prefetcher.hpp"
 #include "data/sharded_dataset.hpp"
+#include "models/cpu_caching_allocator.hpp"
 #include "trainer/checkpoint.hpp"
 #include "trainer/epoch_plan.hpp"
 #include "trainer/inference.hpp"
@@ -113,7 +114,8 @@ RunSetup set_up(const TrainerConfig& cfg, comm::Communicator& comm) {
     comm.set_deadlines(cfg.deadlines);
     if (cfg.threads > 0) torch::set_num_threads(cfg.threads);
     torch::manual_seed(cfg.seed);
-    if (cfg.model.checkpointing) use_lean_allocator_policy();  // Note [Allocator policy]
+    if (wants_caching_allocator(cfg.model.checkpointing))  // Note [Allocator policy]
+        models::install_cpu_caching_allocator();
 
     // NCCL reduces device buffers, so it goes with cuda.
     RunSetup setup;
