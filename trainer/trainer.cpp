@@ -512,6 +512,15 @@ TrainSummary train(const TrainerConfig& cfg, comm::Communicator& comm) {
         }
         summary.epochs_done = epoch + 1;
     }
+    if (root && models::cpu_caching_allocator_installed()) {
+        // Note [CPU caching allocator]: how much of the heap work the cache took on.
+        const auto cache = models::cpu_caching_allocator_stats();
+        std::printf(
+            "train: caching allocator: %lld of %lld large blocks reused, peak %.1f MB mapped\n",
+            (long long)cache.hits, (long long)(cache.hits + cache.misses),
+            static_cast<double>(cache.peak_mapped_bytes) / 1e6);
+        std::fflush(stdout);
+    }
     summary.stop_signal = stop_signal;
     summary.steps_done = state.step;
     summary.skipped_steps = step.scaler().skipped_steps();

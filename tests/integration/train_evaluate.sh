@@ -40,6 +40,32 @@ assert la == lb, (la, lb)
 assert [l["valid_loss"] for l in valid] == [l["valid_loss"] for l in b if "valid_loss" in l]
 PY
 
+# Activation checkpointing recomputes the same function (its backward adds the
+# shared weights' gradients in another order: equal to 1e-6, not bit for bit),
+# and it sends torch's large blocks to the caching allocator (Note [CPU caching
+# allocator]): the losses match run1's, also when graphs are large enough for
+# the cache (hidden_dim 64 and one step of all graphs).
+"$HEPGNN" train --config "$WORK/cfg.yaml" --set output_dir="$WORK/run_ckpt" \
+    --set model.checkpointing=true >"$WORK/ckpt.txt" 2>&1 || { cat "$WORK/ckpt.txt"; fail "checkpointed run"; }
+grep -q "train: caching allocator: " "$WORK/ckpt.txt" || { cat "$WORK/ckpt.txt"; fail "no caching allocator"; }
+for ck in false true; do
+    "$HEPGNN" train --config "$WORK/cfg.yaml" --set output_dir="$WORK/run_big_$ck" --set model.hidden_dim=64 \
+        --set training.batch_edges=1000000 --set training.epochs=1 --set model.checkpointing=$ck \
+        >"$WORK/big_$ck.txt" 2>&1 || { cat "$WORK/big_$ck.txt"; fail "hidden_dim 64 run, checkpointing $ck"; }
+done
+grep -Eq "caching allocator: [1-9][0-9]* of [0-9]+ large blocks reused" "$WORK/big_true.txt" ||
+    { cat "$WORK/big_true.txt"; fail "the cache reused no block"; }
+"$PYTHON" - "$WORK" <<'PY' || fail "checkpointed losses differ"
+import json, sys
+w = sys.argv[1]
+def losses(run):
+    return [v for l in map(json.loads, open(f"{w}/{run}/metrics.jsonl"))
+            for v in (l.get("loss"), l.get("valid_loss")) if v is not None]
+for plain, checkpointed in (("run1", "run_ckpt"), ("run_big_false", "run_big_true")):
+    a, b = losses(plain), losses(checkpointed)
+    assert len(a) == len(b) > 0 and all(abs(x - y) <= 1e-6 * abs(x) for x, y in zip(a, b)), (a, b)
+PY
+
 # Resume: a finished run asked for more epochs continues from last.ckpt.
 "$HEPGNN" train --config "$WORK/cfg.yaml" --set training.epochs=3 >"$WORK/resume.txt" 2>&1
 grep -q "resumed after epoch 2" "$WORK/resume.txt" || { cat "$WORK/resume.txt"; fail "no resume"; }
