@@ -42,6 +42,11 @@ void add_score_command(CLI::App& app, Runner& selected);
 /// Adds the repeatable `--set section.key=value` option.
 void add_set_option(CLI::App& command, std::vector<std::string>& overrides);
 
+/// The help of infer's and evaluate's --bf16.
+inline constexpr const char* kBf16Help =
+    "Matrix products of the GNN in bfloat16 with float32 sums (interaction_network "
+    "checkpoints, CPUs with AVX512-BF16; Note [bfloat16 products])";
+
 /// Adds --cut, --track-method and --min-hits (infer and evaluate share them).
 void add_track_building_options(CLI::App& command, pipeline::TrackBuildingConfig& tracks);
 /// A note on the root rank when the seed cut (Note [Seed cut]) left no

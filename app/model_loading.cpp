@@ -3,6 +3,8 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "models/gnn_model.hpp"
+#include "models/ops/panel_matmul.hpp"
 #include "trainer/checkpoint.hpp"
 
 namespace hepgnn::app {
@@ -21,6 +23,15 @@ std::unique_ptr<pipeline::GnnEdgeClassifier> load_checkpoint_classifier(
     const std::filesystem::path& path, const pipeline::GnnEdgeClassifier::Config& config) {
     trainer::CheckpointState state;
     auto model = trainer::load_model(path, &state);
+    if (config.bfloat16) {
+        HEPGNN_CHECK(ops::cpu_has_avx512_bf16(),
+                     "--bf16: this CPU has no AVX512-BF16 (bfloat16 dot products); run without "
+                     "--bf16");
+        HEPGNN_CHECK(model->set_bfloat16_inference(true),
+                     "--bf16: '{}' holds a {} model, and only interaction_network has bfloat16 "
+                     "inference; run without --bf16",
+                     path.string(), model->config().name);
+    }
     return std::make_unique<pipeline::GnnEdgeClassifier>(config, std::move(model),
                                                          std::move(state.features), "checkpoint");
 }
@@ -41,6 +52,10 @@ std::unique_ptr<pipeline::GnnEdgeClassifier> load_edge_classifier(
         // not a checkpoint: try TorchScript below
     }
     if (is_checkpoint) return load_checkpoint_classifier(path, config);
+    HEPGNN_CHECK(!config.bfloat16,
+                 "--bf16 works with hepgnn checkpoints, not TorchScript exports ('{}'); pass the "
+                 "checkpoint or run without --bf16",
+                 path.string());
     auto classifier = pipeline::GnnEdgeClassifier::load_torchscript(config, path);
     HEPGNN_CHECK(classifier != nullptr,
                  "'{}' is neither a hepgnn checkpoint nor a TorchScript model; pass "

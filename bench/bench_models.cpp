@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -162,6 +163,28 @@ BENCHMARK(BM_ModelStepPair)
 /// forward (what forward() runs without autograd, Note [Inference forward]) against the
 /// differentiable forward under no-grad (what inference ran before) and plain_forward. Counters:
 /// medians of fused_ms, differentiable_ms, plain_ms, and of the per-round ratios.
+/// Milliseconds of time(v) for the variants v of one round after another, `rounds` rounds, the
+/// variant that runs first rotating between rounds: ms[v][round].
+std::vector<std::vector<double>> rotated_rounds(int variants, int64_t rounds,
+                                                const std::function<double(int)>& time) {
+    std::vector<std::vector<double>> ms(static_cast<size_t>(variants));
+    for (int64_t round = 0; round < rounds; ++round)
+        for (int k = 0; k < variants; ++k) {
+            const int v = static_cast<int>((k + round) % variants);
+            ms[static_cast<size_t>(v)].push_back(time(v));
+        }
+    return ms;
+}
+
+/// Median over rounds of ms[numerator][round] / ms[denominator][round].
+double median_ratio(const std::vector<std::vector<double>>& ms, int numerator, int denominator) {
+    std::vector<double> ratio;
+    for (size_t r = 0; r < ms[0].size(); ++r)
+        ratio.push_back(ms[static_cast<size_t>(numerator)][r] /
+                        ms[static_cast<size_t>(denominator)][r]);
+    return median(ratio);
+}
+
 void BM_InferencePair(benchmark::State& state) {
     at::set_num_threads(static_cast<int>(state.range(2)));
     const auto graph = layered_graph(state.range(0), state.range(1));
@@ -179,32 +202,51 @@ void BM_InferencePair(benchmark::State& state) {
             .count();
     };
     for (int v = 0; v < 3; ++v) time(v);  // warm-up: first-touch allocations
-    std::vector<double> ms[3], over_differentiable, over_plain;
-    for (auto _ : state) {
-        for (int64_t round = 0; round < state.range(3); ++round) {
-            double t[3];
-            for (int k = 0; k < 3; ++k) {
-                const int v = (k + round) % 3;  // rotate which form runs first
-                t[v] = time(v);
-            }
-            for (int v = 0; v < 3; ++v) ms[v].push_back(t[v]);
-            over_differentiable.push_back(t[1] / t[0]);
-            over_plain.push_back(t[2] / t[0]);
-        }
-    }
+    std::vector<std::vector<double>> ms;
+    for (auto _ : state) ms = rotated_rounds(3, state.range(3), time);
     state.counters["fused_ms"] = median(ms[0]);
     state.counters["differentiable_ms"] = median(ms[1]);
     state.counters["plain_ms"] = median(ms[2]);
-    state.counters["differentiable_over_fused"] = median(over_differentiable);
-    state.counters["plain_over_fused"] = median(over_plain);
+    state.counters["differentiable_over_fused"] = median_ratio(ms, 1, 0);
+    state.counters["plain_over_fused"] = median_ratio(ms, 2, 0);
 }
-BENCHMARK(BM_InferencePair)
-    ->ArgNames({"nodes", "edges", "threads", "rounds"})
-    ->Args({100000, 1000000, 2, 5})
-    ->Args({100000, 1000000, 1, 3})
-    ->Iterations(1)
-    ->UseRealTime()
-    ->Unit(benchmark::kSecond);
+/// Both inference pairs: a 1M-edge graph on 2 threads (5 rounds) and on 1 (3 rounds).
+void inference_pair_args(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"nodes", "edges", "threads", "rounds"})
+        ->Args({100000, 1000000, 2, 5})
+        ->Args({100000, 1000000, 1, 3})
+        ->Iterations(1)
+        ->UseRealTime()
+        ->Unit(benchmark::kSecond);
+}
+BENCHMARK(BM_InferencePair)->Apply(inference_pair_args);
+
+/// The fused inference forward in float32 against the same with bfloat16 products (Note
+/// [bfloat16 products]), alternated in one process as ModelStepPair. Counters: medians of
+/// fp32_ms, bf16_ms and of the per-round fp32 / bf16 ratios, and the largest logit difference.
+void BM_InferenceBf16Pair(benchmark::State& state) {
+    at::set_num_threads(static_cast<int>(state.range(2)));
+    const auto graph = layered_graph(state.range(0), state.range(1));
+    torch::manual_seed(7);
+    InteractionNetwork model{ModelConfig{}};
+    torch::NoGradGuard no_grad;
+    torch::Tensor logits[2];
+    auto time = [&](int variant) {
+        model.set_bfloat16_inference(variant == 1);
+        const auto start = std::chrono::steady_clock::now();
+        logits[variant] = model.forward(graph);
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count();
+    };
+    for (int v = 0; v < 2; ++v) time(v);  // warm-up: first-touch allocations
+    std::vector<std::vector<double>> ms;
+    for (auto _ : state) ms = rotated_rounds(2, state.range(3), time);
+    state.counters["fp32_ms"] = median(ms[0]);
+    state.counters["bf16_ms"] = median(ms[1]);
+    state.counters["fp32_over_bf16"] = median_ratio(ms, 0, 1);
+    state.counters["max_logit_diff"] = (logits[0] - logits[1]).abs().max().item<double>();
+}
+BENCHMARK(BM_InferenceBf16Pair)->Apply(inference_pair_args);
 
 /// One inference forward alone, for profiles and peak memory: variant 0 the fused one (what
 /// forward() runs under no-grad), 1 the differentiable one under no-grad.

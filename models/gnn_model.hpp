@@ -37,6 +37,9 @@ public:
     explicit GnnModel(ModelConfig config) : config_(std::move(config)) {}
     /// Logits, float32 [E], in the edge order of `graph`.
     virtual torch::Tensor forward(const GraphInput& graph) = 0;
+    /// Inference (no-grad) forwards with bfloat16 matrix products (Note [bfloat16 products] in
+    /// models/ops/panel_matmul.hpp); false where the model has no such forward.
+    virtual bool set_bfloat16_inference(bool /*on*/) { return false; }
     const ModelConfig& config() const { return config_; }
 
 protected:

@@ -114,6 +114,7 @@ ops::InteractionNetworkShape InteractionNetwork::shape() const {
     s.activation = config_.activation;
     s.layer_norm = config_.layer_norm;
     s.edge_differences = edge_feature_dim() > 0;
+    s.bfloat16_products = bfloat16_inference_;
     return s;
 }
 

@@ -38,6 +38,10 @@ public:
 
     /// The network's shape for ops::interaction_network_inference and the custom op.
     ops::InteractionNetworkShape shape() const;
+    bool set_bfloat16_inference(bool on) override {
+        bfloat16_inference_ = on;
+        return true;
+    }
 
     /// C: the width of the edge features fed to the edge encoder with [x_s, x_r] (0 without;
     /// F for model.edge_features = differences).
@@ -64,6 +68,7 @@ private:
 
     Aggregation aggregation_;
     bool edge_differences_ = false;  // model.edge_features = differences
+    bool bfloat16_inference_ = false;
     Mlp node_encoder_{nullptr}, edge_encoder_{nullptr}, edge_net_{nullptr}, node_net_{nullptr},
         edge_classifier_{nullptr};
 };

@@ -25,6 +25,9 @@ public:
         // The graphs of one event run through the model together, in batches
         // of at most this many edges (a graph larger than that runs alone).
         int64_t batch_edges = 200000;
+        // Matrix products in bfloat16 (infer/evaluate --bf16; checkpoints of the interaction
+        // network on CPUs with AVX512-BF16, Note [bfloat16 products]).
+        bool bfloat16 = false;
     };
 
     /// A model in memory; `features` says how its training data was scaled

@@ -7,7 +7,8 @@
 #     REPEAT runs each.
 #  3. hepgnn_bench_models BM_InferencePair: fused against the differentiable forward under
 #     no-grad (what inference ran before) and plain_forward, alternated in one process, on a
-#     synthetic 100k-node / 1M-edge graph.
+#     synthetic 100k-node / 1M-edge graph; and BM_InferenceBf16Pair: the fused forward in
+#     float32 against the same with bfloat16 products (--bf16), alternated the same way.
 # Medians throughout. Needs a trained checkpoint and whole-detector test events, as
 # scripts/demo.sh leaves them: CKPT (out/demo/train/checkpoints/best.ckpt), EVENTS
 # (out/demo/events/test), CONFIG (configs/prepare_full.yaml) with MAP (out/demo/modulemap.json),
@@ -62,7 +63,7 @@ for form in fused portable; do
     "$bin/hepgnn_torchscript_client" --model "$out/$form.pt" "${lib[@]}" --x "$out/x.f32" --features 3 \
         --edge-index "$out/ei.i64" --repeat "$repeat" --threads "$threads" >"$out/client_$form.txt"
 done
-"$bin/hepgnn_bench_models" --benchmark_filter='BM_InferencePair/' --benchmark_format=json \
+"$bin/hepgnn_bench_models" --benchmark_filter='BM_Inference(Bf16)?Pair/' --benchmark_format=json \
     >"$out/pair.json" 2>/dev/null
 
 /usr/bin/python3 - "$out" "$repeat" "$threads" <<'PY'
@@ -79,7 +80,8 @@ report = {"threads": threads, "runs": repeat, "event_edges": edges,
 report["fused_over_checkpoint"] = report["torchscript_fused_s"] / report["infer_checkpoint_gnn_s"]
 for b in json.load(open(f"{out}/pair.json"))["benchmarks"]:
     report[b["name"].split("/real_time")[0]] = {k: b[k] for k in
-        ("fused_ms", "differentiable_ms", "plain_ms", "differentiable_over_fused", "plain_over_fused")}
+        ("fused_ms", "differentiable_ms", "plain_ms", "differentiable_over_fused", "plain_over_fused",
+         "fp32_ms", "bf16_ms", "fp32_over_bf16", "max_logit_diff") if k in b}
 json.dump(report, open(f"{out}/bench_inference.json", "w"), indent=2)
 print(f"one whole-detector event, {edges} edges, {threads} threads, median of {repeat}:")
 print(f"  infer from a checkpoint, GNN stage   {report['infer_checkpoint_gnn_s']:.3f} s")
@@ -87,7 +89,10 @@ print(f"  TorchScript, custom op (C++ client)  {report['torchscript_fused_s']:.3
       f"({report['fused_over_checkpoint']:.2f}x the checkpoint)")
 print(f"  TorchScript, --portable (C++ client) {report['torchscript_portable_s']:.3f} s")
 for k, v in report.items():
-    if k.startswith("BM_"):
+    if k.startswith("BM_InferenceBf16"):
+        print(f"  {k}: float32 {v['fp32_ms']/1000:.3f} s, bfloat16 products {v['bf16_ms']/1000:.3f} s "
+              f"({v['fp32_over_bf16']:.2f}x faster), largest logit difference {v['max_logit_diff']:.4f}")
+    elif k.startswith("BM_"):
         print(f"  {k}: fused {v['fused_ms']/1000:.3f} s, differentiable {v['differentiable_ms']/1000:.3f} s "
               f"({v['differentiable_over_fused']:.2f}x), plain {v['plain_ms']/1000:.3f} s ({v['plain_over_fused']:.2f}x)")
 PY

@@ -57,6 +57,7 @@ struct EvaluateOptions {
     // `evaluate --cut C`), else HEP.TrkX's 0.5; set in the command's callback.
     double edge_cut = 0.5;
     int64_t batch_edges = 200000;
+    bool bf16 = false;
     int64_t max_graphs = 0;
     int64_t max_events = 0;
     int threads = 0;
@@ -213,6 +214,7 @@ void write_report(const EvaluateOptions& opt, const nlohmann::json& report) {
 pipeline::GnnEdgeClassifier::Config classifier_config(const EvaluateOptions& opt) {
     pipeline::GnnEdgeClassifier::Config c;
     c.batch_edges = opt.batch_edges;
+    c.bfloat16 = opt.bf16;
     return c;
 }
 
@@ -535,6 +537,7 @@ void add_evaluate_command(CLI::App& app, Runner& selected) {
     eval->add_option("--batch-edges", opt->batch_edges, "Edges per inference batch")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    eval->add_flag("--bf16", opt->bf16, kBf16Help);
     eval->add_option("--max-graphs", opt->max_graphs,
                      "--data: use only the first N graphs (0: all)")
         ->needs(data);

@@ -40,6 +40,7 @@ struct InferOptions {
     std::vector<std::string> overrides;
     pipeline::TrackBuildingConfig tracks;
     int threads = 0;
+    bool bf16 = false;
     int64_t max_events = 0;
     std::string save_graphs;  // also write the graphs built (HDF5)
 };
@@ -57,7 +58,9 @@ int run_infer(const InferOptions& opt, Context& ctx) {
         auto graphs =
             std::make_unique<pipeline::DetectorGraphConstruction>(graph_builder_config(config));
         auto tracks = std::make_unique<pipeline::TrackBuilder>(opt.tracks);
-        auto classifier = load_edge_classifier(opt.model, {});
+        pipeline::GnnEdgeClassifier::Config classifier_config;
+        classifier_config.bfloat16 = opt.bf16;
+        auto classifier = load_edge_classifier(opt.model, classifier_config);
         data::check_features_match(
             classifier->features(), fmt::format("model '{}'", opt.model), graphs->features(),
             opt.config.empty() ? std::string("graphs of the default --config")
@@ -148,6 +151,7 @@ int run_infer(const InferOptions& opt, Context& ctx) {
                                    {"track_candidates", counts[3]},
                                    {"ranks", comm.size()},
                                    {"threads_per_rank", at::get_num_threads()},
+                                   {"bfloat16_products", opt.bf16},
                                    {"seconds_per_event", stage_json}};
     const auto path = fs::path(opt.out) / "timing.json";
     write_file_atomically(path, report.dump(2) + "\n", "inference report");
@@ -176,6 +180,7 @@ void add_infer_command(CLI::App& app, Runner& selected) {
     add_set_option(*cmd, opt->overrides);
     add_track_building_options(*cmd, opt->tracks);
     cmd->add_option("--threads", opt->threads, "Intra-op threads (0: torch default)");
+    cmd->add_flag("--bf16", opt->bf16, kBf16Help);
     cmd->add_option("--max-events", opt->max_events, "Use at most this many events (0: all)");
     cmd->add_option("--save-graphs", opt->save_graphs,
                     "Also write the graphs infer built to this graph file (.h5; no labels), to "

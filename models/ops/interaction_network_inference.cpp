@@ -31,7 +31,9 @@ struct Layer {
     const T* beta = nullptr;
     int64_t in = 0, out = 0;
     bool activate = true;
+    std::vector<uint16_t> packed;  // wt as bfloat16 pairs (Note [bfloat16 products]), or empty
     const T* w() const { return wt.data_ptr<T>(); }
+    const uint16_t* p() const { return packed.empty() ? nullptr : packed.data(); }
 };
 
 template <typename T>
@@ -47,8 +49,23 @@ struct Mlp {
 
 /// The first product of an edge MLP split by input columns [x_s | x_r | c]: each part W^T.
 struct SplitWeight {
-    Tensor s, r, c;  // [in_part, out]; c undefined for the edge encoder
+    Tensor s, r, c;                            // [in_part, out]; c undefined for the edge encoder
+    std::vector<uint16_t> s_packed, r_packed;  // bfloat16 pairs of s and r, or empty
 };
+
+/// packed as pack_bf16_pairs makes it from w [k, n] (float), or empty where the bfloat16
+/// kernel does not take that shape (the float32 kernels run those products).
+std::vector<uint16_t> packed_bf16(const Tensor& w) {
+    const int64_t k = w.size(0), n = w.size(1);
+    if (!bf16_panel_supported(k, n)) return {};
+    std::vector<uint16_t> packed(static_cast<size_t>(bf16_packed_size(k, n)));
+    pack_bf16_pairs(w.data_ptr<float>(), k, n, packed.data());
+    return packed;
+}
+
+const uint16_t* data_or_null(const std::vector<uint16_t>& v) {
+    return v.empty() ? nullptr : v.data();
+}
 
 template <typename T>
 struct Network {
@@ -94,10 +111,13 @@ void generic_matmul(const double* a, int64_t lda, int64_t rows, int64_t k, const
     generic_matmul_rows(a, lda, rows, k, b, n, c);
 }
 
-/// c [rows, n] = a [rows, k] (row stride lda) b [k, n], on one thread.
+/// c [rows, n] = a [rows, k] (row stride lda) b [k, n], on one thread; with bfloat16 inputs
+/// where b16 (b packed by pack_bf16_pairs) is given and a's rows are contiguous.
 template <typename T>
-void matmul(const T* a, int64_t lda, int64_t rows, int64_t k, const T* b, int64_t n, T* c) {
+void matmul(const T* a, int64_t lda, int64_t rows, int64_t k, const T* b, int64_t n, T* c,
+            const uint16_t* b16 = nullptr) {
     if constexpr (std::is_same_v<T, float>) {
+        if (b16 && lda == k) return panel_matmul_bf16(a, rows, k, b16, n, c);
         if (panel_matmul_supported(n)) return panel_matmul(a, lda, rows, k, b, n, c);
     }
     generic_matmul(a, lda, rows, k, b, n, c);
@@ -187,7 +207,7 @@ T* run_layers(const Network<T>& net, const Mlp<T>& m, int64_t rows, T* buf, T* o
     for (size_t i = 0; i < m.layers.size(); ++i) {
         const auto& l = m.layers[i];
         if (i > 0) {
-            matmul(buf, l.in, rows, l.in, l.w(), l.out, other);
+            matmul(buf, l.in, rows, l.in, l.w(), l.out, other, l.p());
             std::swap(buf, other);
         }
         finish_rows(buf, rows, l, net.activation, net.eps);
@@ -232,7 +252,7 @@ void node_mlp(const Network<T>& net, const Mlp<T>& m, const std::vector<Piece<T>
                 a = cat;
                 lda = in;
             }
-            matmul(a, lda, n, in, m.layers[0].w(), m.layers[0].out, buf);
+            matmul(a, lda, n, in, m.layers[0].w(), m.layers[0].out, buf, m.layers[0].p());
             const T* y = run_layers(net, m, n, buf, other);
             T* dst = out + r0 * o;
             if (accumulate) {
@@ -244,14 +264,15 @@ void node_mlp(const Network<T>& net, const Mlp<T>& m, const std::vector<Piece<T>
     });
 }
 
-/// dst [rows, n] = h [rows, k] w [k, n], parallel over chunks of rows.
+/// dst [rows, n] = h [rows, k] w [k, n], parallel over chunks of rows (w16: w packed, or null).
 template <typename T>
-void node_product(const T* h, int64_t rows, int64_t k, const Tensor& w, T* dst) {
+void node_product(const T* h, int64_t rows, int64_t k, const Tensor& w, const uint16_t* w16,
+                  T* dst) {
     const int64_t n = w.size(1), chunks = (rows + kChunk - 1) / kChunk;
     at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
         for (int64_t chunk = begin; chunk < end; ++chunk) {
             const int64_t r0 = chunk * kChunk, count = std::min(kChunk, rows - r0);
-            matmul(h + r0 * k, k, count, k, w.data_ptr<T>(), n, dst + r0 * n);
+            matmul(h + r0 * k, k, count, k, w.data_ptr<T>(), n, dst + r0 * n, w16);
         }
     });
 }
@@ -324,8 +345,8 @@ void edge_mlp(const Network<T>& net, const Mlp<T>& m, const SplitWeight& split, 
               const EdgeGraph& g, T* node_a, T* node_b, EdgePart<T> edge_part, T* e, T* logits,
               EdgeOutput output) {
     const int64_t hidden = net.hidden, o0 = m.layers[0].out;
-    node_product(h, g.n_nodes, hidden, split.s, node_a);
-    node_product(h, g.n_nodes, hidden, split.r, node_b);
+    node_product(h, g.n_nodes, hidden, split.s, data_or_null(split.s_packed), node_a);
+    node_product(h, g.n_nodes, hidden, split.r, data_or_null(split.r_packed), node_b);
     const T* ap = node_a;
     const T* bp = node_b;
     const T* wc = split.c.defined() ? split.c.template data_ptr<T>() : nullptr;
@@ -487,6 +508,23 @@ Network<T> read_network(const std::vector<Tensor>& parameters, const Interaction
     net.edge_classifier = read.mlp("edge_classifier", 3 * h, head, false, s.layer_norm);
     net.classifier_split = read.split(h, h);
     read.finish();
+    if (s.bfloat16_products) {
+        TORCH_CHECK(type == at::kFloat,
+                    "hepgnn::interaction_network: bfloat16 products need float32 inputs, not ",
+                    type);
+        TORCH_CHECK(cpu_has_avx512_bf16(),
+                    "hepgnn::interaction_network: bfloat16 products need a CPU with AVX512-BF16, "
+                    "which this one lacks; run in float32 (without --bf16)");
+        if constexpr (std::is_same_v<T, float>) {
+            for (auto* m : {&net.node_encoder, &net.edge_encoder, &net.edge_net, &net.node_net,
+                            &net.edge_classifier})
+                for (auto& l : m->layers) l.packed = packed_bf16(l.wt);
+            for (auto* split : {&net.encoder_split, &net.net_split, &net.classifier_split}) {
+                split->s_packed = packed_bf16(split->s);
+                split->r_packed = packed_bf16(split->r);
+            }
+        }
+    }
     return net;
 }
 

@@ -33,6 +33,9 @@ struct InteractionNetworkShape {
     bool layer_norm = true;
     double layer_norm_eps = 1e-5;
     bool edge_differences = false;  // the edge encoder also reads x_r - x_s (raw features)
+    // Matrix products with bfloat16 inputs and float32 sums (Note [bfloat16 products] in
+    // models/ops/panel_matmul.hpp): float32 x only, CPUs with AVX512-BF16.
+    bool bfloat16_products = false;
 };
 
 /// Edges grouped by node (models/ops/segment_kernels.hpp): perm int64 [E], rowptr int64 [N + 1].

@@ -1,5 +1,8 @@
 #include "models/ops/panel_matmul.hpp"
 
+#include <cstring>
+#include <vector>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -75,6 +78,78 @@ bool have_avx512() {
     static const bool have = __builtin_cpu_supports("avx512f");
     return have;
 }
+
+// ---- bfloat16 panel kernel (AVX512-BF16, Note [bfloat16 products]) ---------------------------
+#define HEPGNN_AVX512_BF16 __attribute__((target("avx512f,avx512bf16")))
+
+/// bf16 with round to nearest even; NaN stays NaN (a quiet one).
+uint16_t to_bf16(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return static_cast<uint16_t>(u >> 16);
+}
+
+/// out[i] = bf16(a[i]) for i < count, 32 at a time (vcvtne2ps2bf16 rounds to nearest even, as
+/// to_bf16 does).
+HEPGNN_AVX512_BF16 void convert_to_bf16(const float* a, int64_t count, uint16_t* out) {
+    int64_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        const __m512 lo = _mm512_loadu_ps(a + i), hi = _mm512_loadu_ps(a + i + 16);
+        _mm512_storeu_si512(out + i, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
+    }
+    for (; i < count; ++i) out[i] = to_bf16(a[i]);
+}
+
+template <int R>
+HEPGNN_AVX512_BF16 void bf16_panel_kernel(const uint16_t* a, int64_t k, const uint16_t* b,
+                                          int64_t b_pair, float* c, int64_t ldc) {
+    __m512 acc[R][4];
+    for (int r = 0; r < R; ++r)
+        for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
+    for (int64_t t = 0; t < k; t += 2) {
+        const uint16_t* bt = b + (t / 2) * b_pair;
+        const auto b0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt));
+        const auto b1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt + 32));
+        const auto b2 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt + 64));
+        const auto b3 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt + 96));
+        for (int r = 0; r < R; ++r) {
+            int32_t pair;
+            std::memcpy(&pair, a + r * k + t, sizeof pair);
+            const auto av = reinterpret_cast<__m512bh>(_mm512_set1_epi32(pair));
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
+            acc[r][2] = _mm512_dpbf16_ps(acc[r][2], av, b2);
+            acc[r][3] = _mm512_dpbf16_ps(acc[r][3], av, b3);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int j = 0; j < 4; ++j) _mm512_storeu_ps(c + r * ldc + 16 * j, acc[r][j]);
+}
+
+HEPGNN_AVX512_BF16 void bf16_panel_rows(int64_t rows, const uint16_t* a, int64_t k,
+                                        const uint16_t* b, int64_t b_pair, float* c, int64_t ldc) {
+    int64_t r = 0;
+    for (; r + kMaxRows <= rows; r += kMaxRows)
+        bf16_panel_kernel<kMaxRows>(a + r * k, k, b, b_pair, c + r * ldc, ldc);
+    const uint16_t* ar = a + r * k;
+    float* cr = c + r * ldc;
+    switch (rows - r) {
+        case 5:
+            return bf16_panel_kernel<5>(ar, k, b, b_pair, cr, ldc);
+        case 4:
+            return bf16_panel_kernel<4>(ar, k, b, b_pair, cr, ldc);
+        case 3:
+            return bf16_panel_kernel<3>(ar, k, b, b_pair, cr, ldc);
+        case 2:
+            return bf16_panel_kernel<2>(ar, k, b, b_pair, cr, ldc);
+        case 1:
+            return bf16_panel_kernel<1>(ar, k, b, b_pair, cr, ldc);
+        default:
+            return;
+    }
+}
 #endif
 
 }  // namespace
@@ -92,7 +167,39 @@ void panel_matmul(const float* a, int64_t lda, int64_t rows, int64_t k, const fl
 void panel_matmul_at(const float* a, int64_t rows, int64_t k, const float* d, int64_t n, float* c) {
     for (int64_t p = 0; p < n; p += kPanel) panel_rows(k, a, 1, k, d + p, n, rows, c + p, n);
 }
+bool cpu_has_avx512_bf16() {
+    static const bool have =
+        __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+    return have;
+}
+
+bool bf16_panel_supported(int64_t k, int64_t n) {
+    return k > 0 && k % 2 == 0 && n > 0 && n % kPanel == 0 && cpu_has_avx512_bf16();
+}
+
+void pack_bf16_pairs(const float* b, int64_t k, int64_t n, uint16_t* out) {
+    for (int64_t t = 0; t < k; ++t)
+        for (int64_t j = 0; j < n; ++j)
+            out[(t / 2) * 2 * n + 2 * j + t % 2] = to_bf16(b[t * n + j]);
+}
+
+void panel_matmul_bf16(const float* a, int64_t rows, int64_t k, const uint16_t* packed, int64_t n,
+                       float* c) {
+    thread_local std::vector<uint16_t> a16;  // one chunk of rows, reused
+    a16.resize(static_cast<size_t>(rows * k));
+    convert_to_bf16(a, rows * k, a16.data());
+    for (int64_t p = 0; p < n; p += kPanel)
+        bf16_panel_rows(rows, a16.data(), k, packed + 2 * p, 2 * n, c + p, n);
+}
 #else
+bool cpu_has_avx512_bf16() {
+    return false;
+}
+bool bf16_panel_supported(int64_t, int64_t) {
+    return false;
+}
+void pack_bf16_pairs(const float*, int64_t, int64_t, uint16_t*) {}
+void panel_matmul_bf16(const float*, int64_t, int64_t, const uint16_t*, int64_t, float*) {}
 bool panel_matmul_supported(int64_t) {
     return false;
 }

@@ -21,4 +21,37 @@ void panel_matmul(const float* a, int64_t lda, int64_t rows, int64_t k, const fl
 /// Only where panel_matmul_supported(n).
 void panel_matmul_at(const float* a, int64_t rows, int64_t k, const float* d, int64_t n, float* c);
 
+// ---- bfloat16 products (inference only) --------------------------------------------------------
+//
+// Note [bfloat16 products]
+// ~~~~~~~~~~~~~~~~~~~~~~~~
+// CPUs with AVX512-BF16 multiply pairs of bfloat16 values and add them to float32 accumulators
+// in one instruction (vdpbf16ps): twice the products of the float32 kernel per instruction, at
+// 8 bits of mantissa for the inputs. The bfloat16 panel kernel has the float32 one's shape (R <=
+// 6 output rows of a 64-column panel in registers), with B packed once as pairs of consecutive
+// rows, [k / 2, n, 2], so that one register holds 16 columns x 2 rows, and each row of A
+// converted to bfloat16 (round to nearest even) per call. Sums and outputs stay float32, so
+// only the inputs of each product are rounded; layer norms, aggregations and residual updates
+// run in float32 as before.
+
+/// Whether the bfloat16 kernel runs here: AVX512-BF16, k even, n a multiple of 64.
+bool bf16_panel_supported(int64_t k, int64_t n);
+
+/// Whether this CPU has AVX512-BF16 at all.
+bool cpu_has_avx512_bf16();
+
+/// Elements of the packed form of a [k, n] matrix (k even): k * n.
+inline int64_t bf16_packed_size(int64_t k, int64_t n) {
+    return k * n;
+}
+
+/// Packs b [k, n] (contiguous, k even) into pairs of rows: out[(t / 2) * 2n + 2j + t % 2] =
+/// bf16(b[t, j]).
+void pack_bf16_pairs(const float* b, int64_t k, int64_t n, uint16_t* out);
+
+/// c [rows, n] = bf16(a) [rows, k] bf16(b) [k, n], float32 sums: a contiguous [rows, k], b as
+/// packed by pack_bf16_pairs, c contiguous. Only where bf16_panel_supported(k, n).
+void panel_matmul_bf16(const float* a, int64_t rows, int64_t k, const uint16_t* packed, int64_t n,
+                       float* c);
+
 }  // namespace hepgnn::ops

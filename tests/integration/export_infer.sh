@@ -123,6 +123,20 @@ cmp "$WORK/infer_last.ckpt/event000009000-submission.csv" "$WORK/infer_sum.pt/ev
     || fail "checkpoint and TorchScript inference gave different tracks"
 [[ $(wc -l <"$WORK/infer_sum.pt/event000009000-submission.csv") -eq \
    $(wc -l <"$WORK/ev_new/event000009000-hits.csv") ]] || fail "the submission does not list every hit"
+# --bf16 (Note [bfloat16 products]): from a checkpoint on a CPU with AVX512-BF16,
+# a whole submission and a timing report that says so; a clear error elsewhere.
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+    "$HEPGNN" infer --model "$WORK/sum/checkpoints/last.ckpt" --input "$WORK/ev_new" --out "$WORK/infer_bf16" \
+        --set pt_min=0 --bf16 >"$WORK/bf16.txt" 2>&1 || { cat "$WORK/bf16.txt"; fail "infer --bf16 failed"; }
+    grep -q '"bfloat16_products": true' "$WORK/infer_bf16/timing.json" || fail "timing.json lacks bfloat16_products"
+    [[ $(wc -l <"$WORK/infer_bf16/event000009000-submission.csv") -eq \
+       $(wc -l <"$WORK/ev_new/event000009000-hits.csv") ]] || fail "the --bf16 submission does not list every hit"
+else
+    expect_error "this CPU has no AVX512-BF16" "$HEPGNN" infer --model "$WORK/sum/checkpoints/last.ckpt" \
+        --input "$WORK/ev_new" --out "$WORK/bad" --bf16
+fi
+expect_error "--bf16 works with hepgnn checkpoints, not TorchScript exports" "$HEPGNN" infer --model "$WORK/sum.pt" \
+    --input "$WORK/ev_new" --out "$WORK/bad" --bf16
 
 # An event whose hits make no edge: an empty result, not a crash.
 mkdir -p "$WORK/ev_empty"
@@ -147,5 +161,7 @@ training: {epochs: 1, threads: 2, batch_edges: 4000}
 YAML
 "$HEPGNN" train --config "$WORK/agnn.yaml" >/dev/null 2>&1 || fail "agnn train failed"
 expect_error "cannot be exported" "$HEPGNN" export --checkpoint "$WORK/agnn/checkpoints/last.ckpt" --format torchscript --out "$WORK/a.pt"
+grep -qw avx512_bf16 /proc/cpuinfo && expect_error "only interaction_network has bfloat16 inference" \
+    "$HEPGNN" infer --model "$WORK/agnn/checkpoints/last.ckpt" --input "$WORK/ev_new" --out "$WORK/bad" --set pt_min=0 --bf16
 [[ ! -e "$WORK/a.pt" ]] || fail "a failed export left a file behind"
 echo "export_infer: OK"
