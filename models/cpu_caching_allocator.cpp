@@ -60,7 +60,7 @@ CpuCachingAllocator::~CpuCachingAllocator() {
 c10::DataPtr CpuCachingAllocator::allocate(size_t bytes) const {
     if (bytes < min_cached_bytes_) return small_->allocate(bytes);
     const size_t size = block_size(bytes);
-    std::unique_lock<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     Block* block = nullptr;
     const auto fit = free_.lower_bound(size);
     if (fit != free_.end() && fit->first <= size + size / 8) {

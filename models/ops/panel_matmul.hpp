@@ -28,11 +28,11 @@ void panel_matmul_at(const float* a, int64_t rows, int64_t k, const float* d, in
 // CPUs with AVX512-BF16 multiply pairs of bfloat16 values and add them to float32 accumulators
 // in one instruction (vdpbf16ps): twice the products of the float32 kernel per instruction, at
 // 8 bits of mantissa for the inputs. The bfloat16 panel kernel has the float32 one's shape (R <=
-// 6 output rows of a 64-column panel in registers), with B packed once as pairs of consecutive
-// rows, [k / 2, n, 2], so that one register holds 16 columns x 2 rows, and each row of A
-// converted to bfloat16 (round to nearest even) per call. Sums and outputs stay float32, so
-// only the inputs of each product are rounded; layer norms, aggregations and residual updates
-// run in float32 as before.
+// 6 output rows of a 64-column panel in registers), with B packed (once a forward) as pairs of
+// consecutive rows, [k / 2, n, 2], so that one register holds 16 columns x 2 rows, and each row of
+// A converted to bfloat16 (round to nearest even) per call. Sums and outputs stay float32, so only
+// the inputs of each product are rounded; layer norms, aggregations and residual updates run in
+// float32 as before.
 
 /// Whether the bfloat16 kernel runs here: AVX512-BF16, k even, n a multiple of 64.
 bool bf16_panel_supported(int64_t k, int64_t n);
