@@ -69,24 +69,27 @@ c10::DataPtr CpuCachingAllocator::allocate(size_t bytes) const {
         stats_.free_bytes -= block->size;
         ++stats_.hits;
     } else {
-        // Mapped bytes stay within the peak of the live bytes (Note [CPU caching allocator]).
+        // Mapped bytes (live + free) stay within the peak of the live bytes (Note [CPU caching
+        // allocator]).
+        const size_t mapped = stats_.live_bytes + stats_.free_bytes;
         const size_t bound = std::max(stats_.peak_live_bytes, stats_.live_bytes + size);
-        if (mapped_bytes_ + size > bound) release_oldest(mapped_bytes_ + size - bound);
+        if (mapped + size > bound) release_oldest(mapped + size - bound);
         void* data = map_region(size);
         if (data == nullptr) {
             release_oldest(stats_.free_bytes);
             data = map_region(size);
         }
         TORCH_CHECK(data != nullptr, "hepgnn's CPU caching allocator: out of memory mapping ", size,
-                    " bytes (", mapped_bytes_, " bytes mapped already): ", std::strerror(errno),
+                    " bytes (", stats_.live_bytes + stats_.free_bytes,
+                    " bytes mapped already): ", std::strerror(errno),
                     "; use a smaller graph or batch, or more memory");
         block = new Block{this, data, size};
-        mapped_bytes_ += size;
-        stats_.peak_mapped_bytes = std::max(stats_.peak_mapped_bytes, mapped_bytes_);
         ++stats_.misses;
     }
     stats_.live_bytes += block->size;
     stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, stats_.live_bytes);
+    stats_.peak_mapped_bytes =
+        std::max(stats_.peak_mapped_bytes, stats_.live_bytes + stats_.free_bytes);
     return {block->data, block, &CpuCachingAllocator::free_block, c10::Device(c10::kCPU)};
 }
 
@@ -113,7 +116,6 @@ void CpuCachingAllocator::release_oldest(size_t bytes) const {
         free_.erase(oldest);
         munmap(block->data, block->size);
         released += block->size;
-        mapped_bytes_ -= block->size;
         stats_.free_bytes -= block->size;
         ++stats_.releases;
         delete block;
@@ -154,10 +156,6 @@ bool cpu_caching_allocator_installed() {
 
 CachingAllocatorStats cpu_caching_allocator_stats() {
     return installed() ? installed()->stats() : CachingAllocatorStats{};
-}
-
-void release_cached_cpu_blocks() {
-    if (installed()) installed()->release_free_blocks();
 }
 
 }  // namespace hepgnn::models

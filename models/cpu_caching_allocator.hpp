@@ -66,7 +66,6 @@ private:
     mutable std::mutex mutex_;
     mutable std::multimap<size_t, Block*> free_;  // by block size
     mutable CachingAllocatorStats stats_;
-    mutable size_t mapped_bytes_ = 0;
     mutable uint64_t clock_ = 0;  // orders frees, for oldest-first release
 };
 
@@ -79,8 +78,5 @@ bool cpu_caching_allocator_installed();
 
 /// Figures of the caching allocator since it was installed (all zero if it is not).
 CachingAllocatorStats cpu_caching_allocator_stats();
-
-/// Returns every cached free block to the OS (live blocks stay).
-void release_cached_cpu_blocks();
 
 }  // namespace hepgnn::models
