@@ -28,24 +28,16 @@ struct Context {
 
 using Runner = std::function<int(Context&)>;
 
+// The commands that need no torch (app/commands/); the others are in
+// app/model_commands/model_commands.hpp.
 void add_simulate_command(CLI::App& app, Runner& selected);
 void add_prepare_command(CLI::App& app, Runner& selected);
 void add_inspect_command(CLI::App& app, Runner& selected);
-void add_train_command(CLI::App& app, Runner& selected);
-void add_evaluate_command(CLI::App& app, Runner& selected);
-void add_bench_command(CLI::App& app, Runner& selected);
-void add_export_command(CLI::App& app, Runner& selected);
-void add_infer_command(CLI::App& app, Runner& selected);
 void add_modulemap_command(CLI::App& app, Runner& selected);
 void add_score_command(CLI::App& app, Runner& selected);
 
 /// Adds the repeatable `--set section.key=value` option.
 void add_set_option(CLI::App& command, std::vector<std::string>& overrides);
-
-/// The help of infer's and evaluate's --bf16.
-inline constexpr const char* kBf16Help =
-    "Matrix products of the GNN in bfloat16 with float32 sums (interaction_network "
-    "checkpoints, CPUs with AVX512-BF16; Note [bfloat16 products])";
 
 /// Adds --cut, --track-method and --min-hits (infer and evaluate share them).
 void add_track_building_options(CLI::App& command, pipeline::TrackBuildingConfig& tracks);

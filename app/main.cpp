@@ -1,74 +1,49 @@
-// hepgnn: one binary, one subcommand per step of the user journey
-// (DESIGN §3.1). Errors end as one line on stderr and a non-zero status.
-#include <CLI/CLI.hpp>
+// hepgnn: one command, one subcommand per step of the user journey (DESIGN §3.1).
+//
+// Note [Torch-free front end]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// A process that links libtorch spends ~0.7 s in the dynamic loader before main() (relocating
+// ~1 GB of libraries), and every rank of `mpirun -np N hepgnn prepare` used to pay it for
+// nothing. So `hepgnn` links no torch: it runs the commands that need none (simulate,
+// modulemap, prepare, inspect, score) itself, and for any other command line (train, evaluate,
+// infer, export, bench, --help, --version, a typo) it replaces itself with `hepgnn-torch`,
+// which sits beside it and holds every command. exec keeps the process id, the environment,
+// the open files and argv (argv[0] included, so help and errors still say `hepgnn`), so
+// mpirun, srun and signals see one process either way.
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <memory>
+#include <cstring>
+#include <filesystem>
+#include <string_view>
 
-#include "app/command.hpp"
-#include "comm/mpi_communicator.hpp"
-#include "core/allocator_policy.hpp"
-#include "core/error.hpp"
+#include "app/command_line.hpp"
+
+namespace {
+
+/// Replaces the process with hepgnn-torch beside this executable; returns only on failure.
+int exec_torch_commands(char** argv) {
+    std::error_code ec;
+    const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const std::filesystem::path full = self.parent_path() / "hepgnn-torch";
+    if (!ec) execv(full.c_str(), argv);
+    std::fprintf(stderr,
+                 "hepgnn: error: cannot run %s (%s), which holds the commands that use torch; "
+                 "build it with scripts/build.sh\n",
+                 full.c_str(), ec ? ec.message().c_str() : std::strerror(errno));
+    return 127;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-    using namespace hepgnn;
-    CLI::App cli{
-        "hepgnn: distributed training of graph neural networks for particle-track finding.\n"
-        "Run 'hepgnn SUBCOMMAND --help' for the options of each step."};
-    cli.require_subcommand(1);
-    cli.set_version_flag("--version", "hepgnn 0.1.0");
-    app::Runner selected;
-    app::add_simulate_command(cli, selected);
-    app::add_prepare_command(cli, selected);
-    app::add_inspect_command(cli, selected);
-    app::add_train_command(cli, selected);
-    app::add_evaluate_command(cli, selected);
-    app::add_bench_command(cli, selected);
-    app::add_export_command(cli, selected);
-    app::add_infer_command(cli, selected);
-    app::add_modulemap_command(cli, selected);
-    app::add_score_command(cli, selected);
-    try {
-        cli.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return cli.exit(e);
-    }
-    const std::string command = cli.get_subcommands().front()->get_name();
-    if (command == "train" || command == "bench" || command == "evaluate" || command == "infer")
-        apply_training_allocator_policy(argv);
-
-    std::unique_ptr<comm::MpiRuntime> mpi;
-    std::unique_ptr<comm::Communicator> communicator;
-    app::Context ctx;
-    int rank = 0, size = 1;
-    try {
-        ctx.launch = comm::detect_launch(comm::process_env());
-        if (ctx.launch.is_parallel_launch()) {
-            mpi = std::make_unique<comm::MpiRuntime>(&argc, &argv);
-            communicator = comm::make_mpi_communicator();
-        } else {
-            communicator = comm::make_local_communicator();
-        }
-        ctx.comm = communicator.get();
-        rank = communicator->rank();
-        size = communicator->size();
-        return selected(ctx);
-    } catch (const CollectiveError& e) {
-        // Every rank holds this message: rank 0 reports it, all exit cleanly.
-        if (rank == 0) std::fprintf(stderr, "hepgnn %s: error: %s\n", command.c_str(), e.what());
-        return 1;
-    } catch (const std::exception& e) {
-        // Commands agree on errors at their collective points (so every rank
-        // exits cleanly with the failing rank's message); an error that
-        // escapes to here may leave other ranks waiting, so end them all.
-        const bool internal = dynamic_cast<const InternalError*>(&e) != nullptr;
-        const bool known = internal || dynamic_cast<const Error*>(&e) != nullptr;
-        const std::string where =
-            size > 1 ? fmt::format(" (rank {} of {})", rank, size) : std::string();
-        std::fprintf(stderr, "hepgnn %s: error%s: %s%s\n", command.c_str(), where.c_str(),
-                     known ? "" : "unexpected: ", e.what());
-        std::fflush(stderr);
-        if (size > 1) comm::MpiRuntime::abort(1);
-        return 1;
-    }
+    using namespace hepgnn::app;
+    const std::string_view command = argc > 1 ? argv[1] : "";
+    if (command == "simulate" || command == "modulemap" || command == "prepare" ||
+        command == "inspect" || command == "score")
+        return run_command_line(argc, argv,
+                                {add_simulate_command, add_prepare_command, add_inspect_command,
+                                 add_modulemap_command, add_score_command});
+    return exec_torch_commands(argv);
 }

@@ -4,9 +4,11 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/atomic_file.hpp"
@@ -42,6 +44,52 @@ const Column kColumns[kGraphColumns] = {
 /// Bytes of one row (node or edge) of column c.
 int64_t row_bytes(const Column& c, int32_t n_features) {
     return c.element_bytes * (c.per_feature ? n_features : 1);
+}
+
+/// Copies `bytes` from the start of `in` to offset `at` of `out` inside the kernel
+/// (copy_file_range: nothing is read into user space and written back). Returns false, having
+/// copied nothing, where the kernel cannot copy between the two files (another file system);
+/// throws on a write error.
+bool copy_in_kernel(int in, int out, int64_t at, int64_t bytes, const std::string& what) {
+    loff_t from = 0, to = at;
+    while (from < bytes) {
+        const ssize_t n =
+            ::copy_file_range(in, &from, out, &to, static_cast<size_t>(bytes - from), 0);
+        if (n < 0 && from == 0 &&
+            (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+            return false;
+        HEPGNN_CHECK(n > 0, "cannot write {}: {} (disk full? free some space)", what,
+                     n < 0 ? std::strerror(errno) : "the spilled column ended early");
+    }
+    return true;
+}
+
+/// pwrites `bytes` from `data` at offset `at` of `out`.
+void write_buffer(int out, int64_t at, const char* data, size_t bytes, const std::string& what) {
+    for (size_t done = 0; done < bytes;) {
+        const ssize_t w = ::pwrite(out, data + done, bytes - done,
+                                   static_cast<off_t>(at + static_cast<int64_t>(done)));
+        HEPGNN_CHECK(w > 0, "cannot write {}: {} (disk full? free some space)", what,
+                     w < 0 ? std::strerror(errno) : "nothing written");
+        done += static_cast<size_t>(w);
+    }
+}
+
+/// The portable copy: reads `in` back in blocks and pwrites them.
+void copy_through_buffer(std::FILE* in, const std::filesystem::path& in_path, int out, int64_t at,
+                         int64_t bytes, const std::string& what, std::vector<char>& block) {
+    block.resize(8 << 20);
+    HEPGNN_CHECK(std::fseek(in, 0, SEEK_SET) == 0, "cannot read back '{}': {}", in_path.string(),
+                 std::strerror(errno));
+    for (int64_t left = bytes; left > 0;) {
+        const size_t want = static_cast<size_t>(std::min<int64_t>(left, block.size()));
+        HEPGNN_CHECK(std::fread(block.data(), 1, want, in) == want,
+                     "cannot read back '{}': it is shorter than the graphs written to it",
+                     in_path.string());
+        write_buffer(out, at, block.data(), want, what);
+        at += static_cast<int64_t>(want);
+        left -= static_cast<int64_t>(want);
+    }
 }
 
 }  // namespace
@@ -191,37 +239,22 @@ void GraphColumnSpill::write_into(const GraphFileLayout& layout, int64_t first_n
         int fd;
         ~Closer() { ::close(fd); }
     } closer{fd};
-    std::vector<char> block(8 << 20);
+    std::vector<char> block;  // only if the kernel cannot copy between the two files
     for (int i = 0; i < kGraphColumns; ++i) {
         const Column& c = kColumns[i];
         const int64_t rows = c.per_edge ? index.num_edges() : index.num_nodes();
         if (rows == 0) continue;
         const int64_t first = c.per_edge ? first_edge : first_node;
-        const int64_t width = row_bytes(c, impl_->n_features);
+        const int64_t at =
+            layout.column_offsets[static_cast<size_t>(i)] + first * row_bytes(c, impl_->n_features);
+        const int64_t bytes = rows * row_bytes(c, impl_->n_features);
+        const std::string what =
+            fmt::format("dataset '{}' of '{}'", c.name, layout.tmp_path.string());
         std::FILE* in = impl_->files[i];
-        HEPGNN_CHECK(std::fflush(in) == 0 && std::fseek(in, 0, SEEK_SET) == 0,
-                     "cannot read back '{}': {}", impl_->file_path(i).string(),
-                     std::strerror(errno));
-        int64_t at = layout.column_offsets[static_cast<size_t>(i)] + first * width;
-        int64_t left = rows * width;
-        while (left > 0) {
-            const size_t want = static_cast<size_t>(std::min<int64_t>(left, block.size()));
-            HEPGNN_CHECK(std::fread(block.data(), 1, want, in) == want,
-                         "cannot read back '{}': it is shorter than the graphs written to it",
-                         impl_->file_path(i).string());
-            for (size_t done = 0; done < want;) {
-                const ssize_t w = ::pwrite(fd, block.data() + done, want - done,
-                                           static_cast<off_t>(at + static_cast<int64_t>(done)));
-                HEPGNN_CHECK(w > 0,
-                             "cannot write dataset '{}' of '{}': {} (disk full? free some "
-                             "space)",
-                             c.name, layout.tmp_path.string(),
-                             w < 0 ? std::strerror(errno) : "nothing written");
-                done += static_cast<size_t>(w);
-            }
-            at += static_cast<int64_t>(want);
-            left -= static_cast<int64_t>(want);
-        }
+        HEPGNN_CHECK(std::fflush(in) == 0, "cannot write '{}': {} (disk full? free some space)",
+                     impl_->file_path(i).string(), std::strerror(errno));
+        if (!copy_in_kernel(::fileno(in), fd, at, bytes, what))
+            copy_through_buffer(in, impl_->file_path(i), fd, at, bytes, what, block);
     }
     HEPGNN_CHECK(::fsync(fd) == 0, "cannot sync '{}': {} (disk full?)", layout.tmp_path.string(),
                  std::strerror(errno));

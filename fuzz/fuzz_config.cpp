@@ -2,7 +2,7 @@
 // to the components' own config structs (where cross-key checks live). The
 // first input byte picks the schema; the rest is the YAML file.
 #include "app/config_schemas.hpp"
-#include "app/training_config.hpp"
+#include "app/model_commands/training_config.hpp"
 #include "core/config.hpp"
 #include "fuzz/fuzz_input.hpp"
 

@@ -86,13 +86,17 @@ int run_prepare(const PrepareOptions& opt, Context& ctx) {
 
     int64_t sums[5] = {totals.events, totals.graphs, totals.nodes, totals.edges, totals.true_edges};
     comm.allreduce(sums, 5);
+    double first_built = built;
     comm.allreduce(&built, 1, comm::ReduceOp::kMax);
+    comm.allreduce(&first_built, 1, comm::ReduceOp::kMin);
     const double seconds = since_start();
-    say(ctx, fmt::format("prepare: {} events -> {} graphs, {} nodes, {} edges (true fraction "
-                         "{:.3f}) in {:.2f} s on {} rank(s) (graphs built after {:.2f} s): {}",
-                         sums[0], sums[1], sums[2], sums[3],
-                         sums[3] > 0 ? double(sums[4]) / sums[3] : 0.0, seconds, comm.size(), built,
-                         out.string()));
+    say(ctx,
+        fmt::format(
+            "prepare: {} events -> {} graphs, {} nodes, {} edges (true fraction "
+            "{:.3f}) in {:.2f} s on {} rank(s) (graphs built after {:.2f} s, by the first rank "
+            "after {:.2f} s): {}",
+            sums[0], sums[1], sums[2], sums[3], sums[3] > 0 ? double(sums[4]) / sums[3] : 0.0,
+            seconds, comm.size(), built, first_built, out.string()));
     return 0;
 }
 

@@ -45,7 +45,8 @@ rank_pid() {
     local pid
     for pid in $(pgrep -f "$2" || true); do
         [[ -r /proc/$pid/environ ]] || continue
-        [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == */hepgnn ]] || continue  # not srun, mpirun
+        # hepgnn, or hepgnn-torch that it execs (Note [Torch-free front end]); not srun, mpirun
+        case $(readlink "/proc/$pid/exe" 2>/dev/null) in */hepgnn | */hepgnn-torch) ;; *) continue ;; esac
         tr '\0' '\n' <"/proc/$pid/environ" | grep -qxE "(OMPI_COMM_WORLD_RANK|SLURM_PROCID)=$1" &&
             { echo "$pid"; return; }
     done

@@ -112,9 +112,25 @@ TEST(GraphFile, UncommittedWriterLeavesNoFile) {
 }
 
 // Note [Parallel graph file]: two "ranks" in one process, each spilling its block and writing
-// it in place, give the same datasets as one writer of all graphs.
-TEST(ParallelGraphFile, TwoSpillsWrittenInPlaceEqualOneWriter) {
+// it in place, give the same datasets as one writer of all graphs. With the spills beside the
+// output the kernel copies them (copy_file_range); from /dev/shm, another file system, the
+// copy may go through a buffer instead (kernels from 5.19 refuse to copy across file systems).
+class ParallelGraphFile : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ParallelGraphFile, TwoSpillsWrittenInPlaceEqualOneWriter) {
     TempDir dir;
+    const std::filesystem::path shm = "/dev/shm/hepgnn-test-spill-" + std::to_string(::getpid());
+    const bool in_shm = GetParam();
+    if (in_shm && !std::filesystem::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+    if (in_shm) std::filesystem::create_directories(shm);
+    struct RemoveShm {
+        std::filesystem::path p;
+        ~RemoveShm() {
+            std::error_code ec;
+            std::filesystem::remove_all(p, ec);
+        }
+    } remove_shm{in_shm ? shm : std::filesystem::path()};
+    const std::filesystem::path spill_dir = in_shm ? shm : dir.path();
     std::vector<EventGraph> graphs;
     GraphFileWriter writer(dir / "one.h5", features());
     for (int g = 0; g < 7; ++g) {
@@ -126,7 +142,7 @@ TEST(ParallelGraphFile, TwoSpillsWrittenInPlaceEqualOneWriter) {
         writer.append(graphs.back());
     }
     writer.commit();
-    GraphColumnSpill first(dir / "spill0", 3), second(dir / "spill1", 3);
+    GraphColumnSpill first(spill_dir / "spill0", 3), second(spill_dir / "spill1", 3);
     for (size_t g = 0; g < graphs.size(); ++g) (g < 3 ? first : second).append(graphs[g]);
     GraphIndex index;
     for (const auto& g : graphs) index.add(g.n_nodes, g.n_edges(), g.event_id, g.section_id);
@@ -159,7 +175,10 @@ TEST(ParallelGraphFile, TwoSpillsWrittenInPlaceEqualOneWriter) {
     }
 }
 
-TEST(ParallelGraphFile, SpillFilesGoWithTheSpillAndAnUnpublishedFileIsNotThere) {
+INSTANTIATE_TEST_SUITE_P(SpillFolders, ParallelGraphFile, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "DevShm" : "BesideOutput"; });
+
+TEST(ParallelGraphFileSpill, SpillFilesGoWithTheSpillAndAnUnpublishedFileIsNotThere) {
     TempDir dir;
     GraphIndex index;
     {

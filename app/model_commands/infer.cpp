@@ -12,10 +12,10 @@
 #include <memory>
 #include <optional>
 
-#include "app/command.hpp"
 #include "app/config_schemas.hpp"
 #include "app/graph_output.hpp"
-#include "app/model_loading.hpp"
+#include "app/model_commands/model_commands.hpp"
+#include "app/model_commands/model_loading.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <memory>
 
-#include "app/command.hpp"
-#include "app/training_config.hpp"
+#include "app/model_commands/model_commands.hpp"
+#include "app/model_commands/training_config.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/stop_signal.hpp"

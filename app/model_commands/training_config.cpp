@@ -1,4 +1,4 @@
-#include "app/training_config.hpp"
+#include "app/model_commands/training_config.hpp"
 
 #include "models/model_options.hpp"  // header-only here: the size bounds
 

@@ -5,10 +5,10 @@
 
 #include <CLI/CLI.hpp>
 
-#include "app/command.hpp"
+#include "app/model_commands/model_commands.hpp"
 #include "core/error.hpp"
-#include "models/torchscript_export.hpp"
 #include "models/ops/library.hpp"
+#include "models/torchscript_export.hpp"
 #include "trainer/checkpoint.hpp"
 #ifdef HEPGNN_HAVE_ONNX
 #include "models/onnx_export.hpp"

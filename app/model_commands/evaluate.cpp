@@ -21,9 +21,9 @@
 #include <map>
 #include <memory>
 
-#include "app/command.hpp"
 #include "app/config_schemas.hpp"
-#include "app/model_loading.hpp"
+#include "app/model_commands/model_commands.hpp"
+#include "app/model_commands/model_loading.hpp"
 #include "app/score_report.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"

@@ -1,4 +1,4 @@
-#include "app/model_loading.hpp"
+#include "app/model_commands/model_loading.hpp"
 
 #include <fstream>
 
