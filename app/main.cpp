@@ -6,10 +6,10 @@
 // ~1 GB of libraries), and every rank of `mpirun -np N hepgnn prepare` used to pay it for
 // nothing. So `hepgnn` links no torch: it runs the commands that need none (simulate,
 // modulemap, prepare, inspect, score) itself, and for any other command line (train, evaluate,
-// infer, export, bench, --help, --version, a typo) it replaces itself with `hepgnn-torch`,
-// which sits beside it and holds every command. exec keeps the process id, the environment,
-// the open files and argv (argv[0] included, so help and errors still say `hepgnn`), so
-// mpirun, srun and signals see one process either way.
+// infer, export, bench, --help, --version, a typo) it replaces itself with
+// `../libexec/hepgnn-torch` (from its own folder), which holds every command. exec keeps the
+// process id, the environment, the open files and argv (argv[0] included, so help and errors still
+// say `hepgnn`), so mpirun, srun and signals see one process either way.
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,11 +22,12 @@
 
 namespace {
 
-/// Replaces the process with hepgnn-torch beside this executable; returns only on failure.
+/// Replaces the process with hepgnn-torch from ../libexec; returns only on failure.
 int exec_torch_commands(char** argv) {
     std::error_code ec;
     const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    const std::filesystem::path full = self.parent_path() / "hepgnn-torch";
+    const std::filesystem::path full =
+        self.parent_path().parent_path() / "libexec" / "hepgnn-torch";
     if (!ec) execv(full.c_str(), argv);
     std::fprintf(stderr,
                  "hepgnn: error: cannot run %s (%s), which holds the commands that use torch; "

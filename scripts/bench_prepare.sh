@@ -6,7 +6,7 @@
 # the medians and their ratio, checks that both outputs hold the same datasets and attributes
 # element by element, and writes OUT/prepare_scaling.json (OUT: out/bench_prepare).
 # BASELINE=/path/to/binary also times that binary the same way in the same rounds (e.g.
-# build/bin/hepgnn-torch: the same prepare, with libtorch loaded at start-up).
+# build/libexec/hepgnn-torch: the same prepare, with libtorch loaded at start-up).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi

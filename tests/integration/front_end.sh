@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Note [Torch-free front end]: hepgnn links no torch, runs the data and scoring commands
-# itself and hands every other command line to hepgnn-torch beside it.
+# itself and hands every other command line to ../libexec/hepgnn-torch.
 source "$(dirname "$0")/common.sh"
 
 if ldd "$HEPGNN" | grep -q libtorch; then fail "hepgnn links libtorch: $(ldd "$HEPGNN" | grep libtorch)"; fi
-ldd "$(dirname "$HEPGNN")/hepgnn-torch" | grep -q libtorch || fail "hepgnn-torch does not link libtorch"
+ldd "$(dirname "$HEPGNN")/../libexec/hepgnn-torch" | grep -q libtorch || fail "hepgnn-torch does not link libtorch"
 
 # The whole command list, from hepgnn-torch, under the name the user typed.
 "$HEPGNN" --help >"$WORK/help.txt"
