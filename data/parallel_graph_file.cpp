@@ -245,9 +245,9 @@ void GraphColumnSpill::write_into(const GraphFileLayout& layout, int64_t first_n
         const int64_t rows = c.per_edge ? index.num_edges() : index.num_nodes();
         if (rows == 0) continue;
         const int64_t first = c.per_edge ? first_edge : first_node;
-        const int64_t at =
-            layout.column_offsets[static_cast<size_t>(i)] + first * row_bytes(c, impl_->n_features);
-        const int64_t bytes = rows * row_bytes(c, impl_->n_features);
+        const int64_t width = row_bytes(c, impl_->n_features);
+        const int64_t at = layout.column_offsets[static_cast<size_t>(i)] + first * width;
+        const int64_t bytes = rows * width;
         const std::string what =
             fmt::format("dataset '{}' of '{}'", c.name, layout.tmp_path.string());
         std::FILE* in = impl_->files[i];

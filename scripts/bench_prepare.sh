@@ -48,13 +48,16 @@ for ((round = 0; round < rounds; ++round)); do
     fi
 done
 /usr/bin/python3 - "$out" "$events" "$particles" <<'PY'
-import json, statistics, sys
+import json, os, statistics, sys
 import h5py, numpy as np
 out, events, particles = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-times = {1: [], 2: []}
-for line in open(f"{out}/times.txt"):
-    ranks, seconds = line.split()
-    times[int(ranks)].append(float(seconds))
+def read_times(path):  # {ranks: [seconds of each run]}
+    times = {1: [], 2: []}
+    for line in open(path):
+        ranks, seconds = line.split()
+        times[int(ranks)].append(float(seconds))
+    return times
+times = read_times(f"{out}/times.txt")
 a, b = h5py.File(f"{out}/graphs_np1.h5"), h5py.File(f"{out}/graphs_np2.h5")
 assert sorted(a.keys()) == sorted(b.keys()), (list(a.keys()), list(b.keys()))
 for name in a.keys():
@@ -68,12 +71,8 @@ report = {"events": events, "particles": particles, "graphs": int(a["event_id"].
           "edges": int(a["senders"].shape[0]), "seconds_np1": times[1], "seconds_np2": times[2],
           "median_np1_s": one, "median_np2_s": two, "ratio_np2_over_np1": two / one,
           "identical_datasets": sorted(a.keys())}
-import os
 if os.path.exists(f"{out}/times_baseline.txt"):
-    base = {1: [], 2: []}
-    for line in open(f"{out}/times_baseline.txt"):
-        ranks, seconds = line.split()
-        base[int(ranks)].append(float(seconds))
+    base = read_times(f"{out}/times_baseline.txt")
     b1, b2 = statistics.median(base[1]), statistics.median(base[2])
     report.update({"baseline_seconds_np1": base[1], "baseline_seconds_np2": base[2],
                    "baseline_median_np1_s": b1, "baseline_median_np2_s": b2,

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 
 #include "core/error.hpp"
 #include "data/graph_file.hpp"
@@ -119,18 +120,11 @@ class ParallelGraphFile : public ::testing::TestWithParam<bool> {};
 
 TEST_P(ParallelGraphFile, TwoSpillsWrittenInPlaceEqualOneWriter) {
     TempDir dir;
-    const std::filesystem::path shm = "/dev/shm/hepgnn-test-spill-" + std::to_string(::getpid());
     const bool in_shm = GetParam();
     if (in_shm && !std::filesystem::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
-    if (in_shm) std::filesystem::create_directories(shm);
-    struct RemoveShm {
-        std::filesystem::path p;
-        ~RemoveShm() {
-            std::error_code ec;
-            std::filesystem::remove_all(p, ec);
-        }
-    } remove_shm{in_shm ? shm : std::filesystem::path()};
-    const std::filesystem::path spill_dir = in_shm ? shm : dir.path();
+    std::optional<TempDir> shm;
+    if (in_shm) shm.emplace("/dev/shm");
+    const std::filesystem::path spill_dir = in_shm ? shm->path() : dir.path();
     std::vector<EventGraph> graphs;
     GraphFileWriter writer(dir / "one.h5", features());
     for (int g = 0; g < 7; ++g) {

@@ -26,10 +26,11 @@ std::string error_of(F&& f) {
 
 class TempDir {
 public:
-    TempDir() {
+    /// A new folder under `base` (default: the system's temporary folder).
+    explicit TempDir(const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
         static int counter = 0;
-        path_ = std::filesystem::temp_directory_path() /
-                ("hepgnn-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+        path_ =
+            base / ("hepgnn-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
         std::filesystem::create_directories(path_);
     }
     ~TempDir() {
