@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "models/checkpoint.hpp"
+#include "models/fused_edge_update.hpp"
 #include "models/ops/interaction_network_inference.hpp"
 #include "models/segment_ops.hpp"
 
@@ -79,9 +80,14 @@ torch::Tensor InteractionNetwork::aggregate(const torch::Tensor& e, const Segmen
 std::pair<torch::Tensor, torch::Tensor> InteractionNetwork::iteration(
     const GraphInput& graph, const torch::Tensor& x, const torch::Tensor& e,
     const torch::Tensor& inv_in_degree, const torch::Tensor& inv_out_degree) {
-    const auto& first = edge_net_->first_linear();
-    auto e_next =
-        e + edge_net_->after_first_linear(edge_linear(first->weight, {}, x, graph.index, e));
+    torch::Tensor e_next;
+    if (fused_edge_update_applies(*edge_net_, x, e)) {
+        e_next = fused_edge_update(*edge_net_, x, e, graph.index);  // Note [Fused edge update]
+    } else {
+        const auto& first = edge_net_->first_linear();
+        e_next =
+            e + edge_net_->after_first_linear(edge_linear(first->weight, {}, x, graph.index, e));
+    }
     torch::Tensor a_in, a_out;
     if (aggregation_ == Aggregation::sum || aggregation_ == Aggregation::mean) {
         std::tie(a_in, a_out) = segment_sum_in_out(e_next, graph.index);

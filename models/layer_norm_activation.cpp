@@ -24,8 +24,8 @@ using torch::autograd::variable_list;
 
 // ---- kernels: CPU, contiguous [rows, H] (Note [Fused layer norm]) -------------------------------
 
-// Rows per block of the column sums of backward: fixed, so the summation order is too.
-constexpr int64_t kBlockRows = 256;
+using layer_norm_rows::kBlockRows;
+using layer_norm_rows::Operands;
 
 /// d act / d p at the pre-activation p (tanh and silu; relu's backward is a select).
 template <Activation A, typename T>
@@ -43,18 +43,6 @@ __attribute__((always_inline)) inline T derivative(T p) {
 // Rows are short (H = 64), so the kernels are compute-bound in cache: they are compiled for
 // AVX-512 and AVX2 as well as the baseline (HEPGNN_VECTOR_CLONES). Inner loops are free of
 // branches (bias is never null: a zero row stands in for a missing one) so that they vectorize.
-
-/// The operands of one call, contiguous: z, y, dy, dz [rows, h]; bias, gamma, beta [h];
-/// mean, rstd [rows]; partial [blocks, 3, h].
-template <typename T>
-struct Operands {
-    int64_t rows = 0, h = 0;
-    const T *z = nullptr, *bias = nullptr, *gamma = nullptr, *beta = nullptr;
-    T *y = nullptr, *mean = nullptr, *rstd = nullptr;
-    const T* dy = nullptr;
-    T *dz = nullptr, *partial = nullptr;
-    int64_t blocks() const { return (rows + kBlockRows - 1) / kBlockRows; }
-};
 
 template <Activation A, typename T>
 HEPGNN_VECTOR_CLONES void forward_rows(const Operands<T>& o, T eps, int64_t lo, int64_t hi) {
@@ -156,6 +144,26 @@ void dispatch_activation(Activation activation, F&& f) {
     }
     HEPGNN_INTERNAL_CHECK(false, "unhandled activation {}", static_cast<int>(activation));
 }
+
+}  // namespace
+
+namespace layer_norm_rows {
+
+void forward(const Operands<float>& o, Activation activation, float eps, int64_t lo, int64_t hi) {
+    dispatch_activation(activation,
+                        [&](auto a) { forward_rows<decltype(a)::value>(o, eps, lo, hi); });
+}
+
+void backward(const Operands<float>& o, Activation activation, int64_t block_lo, int64_t block_hi,
+              float* scratch) {
+    dispatch_activation(activation, [&](auto a) {
+        backward_blocks<decltype(a)::value>(o, block_lo, block_hi, scratch);
+    });
+}
+
+}  // namespace layer_norm_rows
+
+namespace {
 
 // ---- autograd function
 // ---------------------------------------------------------------------------

@@ -43,4 +43,33 @@ torch::Tensor layer_norm_activation_reference(const torch::Tensor& z, const torc
                                               const torch::Tensor& gamma, const torch::Tensor& beta,
                                               Activation activation, double eps);
 
+/// The row kernels of layer_norm_activation on raw contiguous buffers, for fused operations that
+/// run a layer norm on a chunk of rows still in cache (models/fused_edge_update.cpp).
+namespace layer_norm_rows {
+
+/// Rows per block of backward's column sums: fixed, so the summation order is too.
+constexpr int64_t kBlockRows = 256;
+
+/// The operands of one call, contiguous: z, y, dy, dz [rows, h]; bias, gamma, beta [h];
+/// mean, rstd [rows]; partial [blocks, 3, h] (dgamma, dbeta, dbias of each block).
+template <typename T>
+struct Operands {
+    int64_t rows = 0, h = 0;
+    const T *z = nullptr, *bias = nullptr, *gamma = nullptr, *beta = nullptr;
+    T *y = nullptr, *mean = nullptr, *rstd = nullptr;
+    const T* dy = nullptr;
+    T *dz = nullptr, *partial = nullptr;
+    int64_t blocks() const { return (rows + kBlockRows - 1) / kBlockRows; }
+};
+
+/// y, mean, rstd of rows [lo, hi) from z (one thread).
+void forward(const Operands<float>& o, Activation activation, float eps, int64_t lo, int64_t hi);
+
+/// dz and the block partials of blocks [block_lo, block_hi) from z, dy, mean, rstd (one thread;
+/// y is not read). scratch: 3h floats.
+void backward(const Operands<float>& o, Activation activation, int64_t block_lo, int64_t block_hi,
+              float* scratch);
+
+}  // namespace layer_norm_rows
+
 }  // namespace hepgnn::models

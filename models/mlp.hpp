@@ -45,6 +45,8 @@ public:
     torch::nn::Linear& first_linear() { return linears_.front(); }
     const std::vector<torch::nn::Linear>& linears() const { return linears_; }
     const MlpOptions& options() const { return options_; }
+    /// The LayerNorm of each block that has one (all of them, with output_activation).
+    const std::vector<torch::nn::LayerNorm>& norms() const { return norms_; }
 
 private:
     /// Block `block` from its matrix product z (without bias).
