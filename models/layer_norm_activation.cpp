@@ -44,9 +44,12 @@ __attribute__((always_inline)) inline T derivative(T p) {
 // AVX-512 and AVX2 as well as the baseline (HEPGNN_VECTOR_CLONES). Inner loops are free of
 // branches (bias is never null: a zero row stands in for a missing one) so that they vectorize.
 
-template <Activation A, typename T>
+// W > 0: rows of exactly W values (the model's width, 64), known at compile time, which lets
+// the compiler unroll the row loops and keep a row in registers; W = 0: any width o.h.
+
+template <Activation A, int64_t W, typename T>
 HEPGNN_VECTOR_CLONES void forward_rows(const Operands<T>& o, T eps, int64_t lo, int64_t hi) {
-    const int64_t h = o.h;
+    const int64_t h = W > 0 ? W : o.h;
     const T inv_h = T(1) / static_cast<T>(h);
     const T* __restrict gamma = o.gamma, * __restrict beta = o.beta, * __restrict bias = o.bias;
     for (int64_t r = lo; r < hi; ++r) {
@@ -64,10 +67,10 @@ HEPGNN_VECTOR_CLONES void forward_rows(const Operands<T>& o, T eps, int64_t lo, 
 
 /// Writes dz for the rows of blocks [block_lo, block_hi) and each block's partial column sums
 /// partial[block] = {dgamma[h], dbeta[h], dbias[h]}. scratch: 3h values.
-template <Activation A, typename T>
+template <Activation A, int64_t W, typename T>
 HEPGNN_VECTOR_CLONES void backward_blocks(const Operands<T>& o, int64_t block_lo, int64_t block_hi,
                                           T* scratch) {
-    const int64_t h = o.h;
+    const int64_t h = W > 0 ? W : o.h;
     const T inv_h = T(1) / static_cast<T>(h);
     const T* __restrict gamma = o.gamma, * __restrict beta = o.beta, * __restrict bias = o.bias;
     T* __restrict xhat = scratch;
@@ -117,32 +120,42 @@ HEPGNN_VECTOR_CLONES void backward_blocks(const Operands<T>& o, int64_t block_lo
     }
 }
 
-template <Activation A, typename T>
-void forward_kernel(const Operands<T>& o, T eps) {
-    at::parallel_for(0, o.rows, std::max<int64_t>(1, 32768 / o.h),
-                     [&](int64_t lo, int64_t hi) { forward_rows<A>(o, eps, lo, hi); });
+/// f(activation, width) with both as compile-time constants (width 64, or 0 for any other).
+template <typename F>
+void dispatch(Activation activation, int64_t h, F&& f) {
+    auto with_width = [&](auto a) {
+        if (h == 64) return f(a, std::integral_constant<int64_t, 64>{});
+        f(a, std::integral_constant<int64_t, 0>{});
+    };
+    switch (activation) {
+        case Activation::relu:
+            return with_width(std::integral_constant<Activation, Activation::relu>{});
+        case Activation::tanh:
+            return with_width(std::integral_constant<Activation, Activation::tanh>{});
+        case Activation::silu:
+            return with_width(std::integral_constant<Activation, Activation::silu>{});
+    }
+    HEPGNN_INTERNAL_CHECK(false, "unhandled activation {}", static_cast<int>(activation));
 }
 
-template <Activation A, typename T>
-void backward_kernel(const Operands<T>& o) {
-    const int64_t grain = std::max<int64_t>(1, 32768 / (kBlockRows * o.h));
-    at::parallel_for(0, o.blocks(), grain, [&](int64_t lo, int64_t hi) {
-        std::vector<T> scratch(3 * static_cast<size_t>(o.h));
-        backward_blocks<A>(o, lo, hi, scratch.data());
+template <typename T>
+void forward_kernel(const Operands<T>& o, Activation activation, T eps) {
+    dispatch(activation, o.h, [&](auto a, auto w) {
+        at::parallel_for(0, o.rows, std::max<int64_t>(1, 32768 / o.h), [&](int64_t lo, int64_t hi) {
+            forward_rows<decltype(a)::value, decltype(w)::value>(o, eps, lo, hi);
+        });
     });
 }
 
-template <typename F>
-void dispatch_activation(Activation activation, F&& f) {
-    switch (activation) {
-        case Activation::relu:
-            return f(std::integral_constant<Activation, Activation::relu>{});
-        case Activation::tanh:
-            return f(std::integral_constant<Activation, Activation::tanh>{});
-        case Activation::silu:
-            return f(std::integral_constant<Activation, Activation::silu>{});
-    }
-    HEPGNN_INTERNAL_CHECK(false, "unhandled activation {}", static_cast<int>(activation));
+template <typename T>
+void backward_kernel(const Operands<T>& o, Activation activation) {
+    const int64_t grain = std::max<int64_t>(1, 32768 / (kBlockRows * o.h));
+    dispatch(activation, o.h, [&](auto a, auto w) {
+        at::parallel_for(0, o.blocks(), grain, [&](int64_t lo, int64_t hi) {
+            std::vector<T> scratch(3 * static_cast<size_t>(o.h));
+            backward_blocks<decltype(a)::value, decltype(w)::value>(o, lo, hi, scratch.data());
+        });
+    });
 }
 
 }  // namespace
@@ -150,14 +163,15 @@ void dispatch_activation(Activation activation, F&& f) {
 namespace layer_norm_rows {
 
 void forward(const Operands<float>& o, Activation activation, float eps, int64_t lo, int64_t hi) {
-    dispatch_activation(activation,
-                        [&](auto a) { forward_rows<decltype(a)::value>(o, eps, lo, hi); });
+    dispatch(activation, o.h, [&](auto a, auto w) {
+        forward_rows<decltype(a)::value, decltype(w)::value>(o, eps, lo, hi);
+    });
 }
 
 void backward(const Operands<float>& o, Activation activation, int64_t block_lo, int64_t block_hi,
               float* scratch) {
-    dispatch_activation(activation, [&](auto a) {
-        backward_blocks<decltype(a)::value>(o, block_lo, block_hi, scratch);
+    dispatch(activation, o.h, [&](auto a, auto w) {
+        backward_blocks<decltype(a)::value, decltype(w)::value>(o, block_lo, block_hi, scratch);
     });
 }
 
@@ -197,9 +211,7 @@ struct LayerNormActivationFunction : torch::autograd::Function<LayerNormActivati
         const Tensor bias_row = has_bias ? *bias : torch::zeros({h}, z.options());
         AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "hepgnn::layer_norm_activation", [&] {
             const auto o = operands<scalar_t>(z, bias_row, gamma, beta, y, mean, rstd);
-            dispatch_activation(static_cast<Activation>(activation), [&](auto a) {
-                forward_kernel<decltype(a)::value>(o, static_cast<scalar_t>(eps));
-            });
+            forward_kernel(o, static_cast<Activation>(activation), static_cast<scalar_t>(eps));
         });
         // Not y: backward recomputes the pre-activation from z (an [E, H] tensor less per layer
         // whose output nothing else keeps, as the last layer of an edge MLP).
@@ -225,8 +237,7 @@ struct LayerNormActivationFunction : torch::autograd::Function<LayerNormActivati
             o.dy = dy.data_ptr<scalar_t>();
             o.dz = dz.data_ptr<scalar_t>();
             o.partial = partial.data_ptr<scalar_t>();
-            dispatch_activation(activation,
-                                [&](auto a) { backward_kernel<decltype(a)::value>(o); });
+            backward_kernel(o, activation);
             // Block partials in block order: a fixed summation order (torch's sum(0) may split
             // it by thread count).
             scalar_t* out = sums.data_ptr<scalar_t>();
