@@ -4,7 +4,7 @@
 
 #include "core/error.hpp"
 #include "models/checkpoint.hpp"
-#include "models/fused_edge_update.hpp"
+#include "models/fused_residual_update.hpp"
 #include "models/ops/interaction_network_inference.hpp"
 #include "models/segment_ops.hpp"
 
@@ -82,7 +82,7 @@ std::pair<torch::Tensor, torch::Tensor> InteractionNetwork::iteration(
     const torch::Tensor& inv_in_degree, const torch::Tensor& inv_out_degree) {
     torch::Tensor e_next;
     if (fused_edge_update_applies(*edge_net_, x, e)) {
-        e_next = fused_edge_update(*edge_net_, x, e, graph.index);  // Note [Fused edge update]
+        e_next = fused_edge_update(*edge_net_, x, e, graph.index);  // Note [Fused residual updates]
     } else {
         const auto& first = edge_net_->first_linear();
         e_next =
@@ -99,7 +99,10 @@ std::pair<torch::Tensor, torch::Tensor> InteractionNetwork::iteration(
         a_in = aggregate(e_next, graph.index.by_receiver, inv_in_degree);
         a_out = aggregate(e_next, graph.index.by_sender, inv_out_degree);
     }
-    auto x_next = x + node_net_->forward(torch::cat({x, a_in, a_out}, 1));
+    // Note [Fused residual updates]
+    auto x_next = fused_node_update_applies(*node_net_, x, a_in, a_out)
+                      ? fused_node_update(*node_net_, x, a_in, a_out)
+                      : x + node_net_->forward(torch::cat({x, a_in, a_out}, 1));
     return {std::move(x_next), std::move(e_next)};
 }
 

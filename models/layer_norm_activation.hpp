@@ -44,7 +44,7 @@ torch::Tensor layer_norm_activation_reference(const torch::Tensor& z, const torc
                                               Activation activation, double eps);
 
 /// The row kernels of layer_norm_activation on raw contiguous buffers, for fused operations that
-/// run a layer norm on a chunk of rows still in cache (models/fused_edge_update.cpp).
+/// run a layer norm on a chunk of rows still in cache (models/fused_residual_update.cpp).
 namespace layer_norm_rows {
 
 /// Rows per block of backward's column sums: fixed, so the summation order is too.
