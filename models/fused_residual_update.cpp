@@ -26,8 +26,9 @@ namespace norm_rows = layer_norm_rows;
 // Rows per chunk: one block of the layer norm's column sums, so each chunk's partials have a
 // slot of their own; [256, 64] floats are 64 KB, and a few such buffers stay in L2.
 constexpr int64_t kChunk = norm_rows::kBlockRows;
-// Chunks per block of the weight-gradient sums: one [H, in] partial per 1024 rows.
-constexpr int64_t kChunksPerBlock = 4;
+// Chunks per block of the weight-gradient sums: one [H, in] partial per 512 rows, so that a
+// 5k-node update (10 blocks) splits evenly between two threads.
+constexpr int64_t kChunksPerBlock = 2;
 constexpr int64_t kPerLayer = 4;  // weight, bias, gamma, beta
 
 // ---- row loops --------------------------------------------------------------------------------
