@@ -140,14 +140,46 @@ Operands operands(const Tensor& residual, int64_t in0, const Tensor& z, const Te
 // ---- the first layers: what differs between the edge and the node update ----------------------
 //
 // input(): the [rows, in0] input of the first product for a chunk (built in `buf` if need be);
-// after_product(): what z_0 gets beyond that product; dz0(): where the first layer's dz goes;
-// dx0(): where dz_0 W_0 goes; input_gradient(): finishes the input gradients from dx0 and the
-// output gradient (the residual's share).
+// after_product(): what z_0 gets beyond that product; output_gradient(): the gradient of the
+// chunk's output rows; dz0(): where the first layer's dz goes; dx0(): where dz_0 W_0 goes;
+// input_gradient(): finishes the input gradients from dx0 and the output gradient (the
+// residual's share).
+
+/// z[i] = (g_out[s[i]] + g_in[r[i]]) + d[i] for `rows` edges: an edge's gradient from the sums
+/// over its receiver (g_in) and its sender (g_out), added to d as the composed ops add them.
+HEPGNN_VECTOR_CLONES
+void add_sum_gradients(const float* g_out, const float* g_in, const int64_t* senders,
+                       const int64_t* receivers, const float* d, int64_t rows, int64_t h,
+                       float* z) {
+    for (int64_t i = 0; i < rows; ++i) {
+        if (i + ops::kPrefetchAhead < rows) {
+            ops::prefetch_row(g_out + senders[i + ops::kPrefetchAhead] * h, h);
+            ops::prefetch_row(g_in + receivers[i + ops::kPrefetchAhead] * h, h);
+        }
+        const float* __restrict ar = g_out + senders[i] * h;
+        const float* __restrict br = g_in + receivers[i] * h;
+        const float* __restrict dr = d + i * h;
+        float* __restrict zr = z + i * h;
+        for (int64_t d = 0; d < h; ++d) zr[d] = (ar[d] + br[d]) + dr[d];
+    }
+}
 
 struct EdgeFirst {
     const float *a = nullptr, *b = nullptr;  // forward: the node parts [N, H]
     const int64_t *senders = nullptr, *receivers = nullptr;
     float *dz = nullptr, *de = nullptr;  // backward: dz_0 and de [E, H]
+    // backward, where the op also returned the sums over receivers and senders: their gradients
+    // [N, H] (else null)
+    const float *g_in = nullptr, *g_out = nullptr;
+
+    const float* output_gradient(const Operands& o, int64_t chunk, const float* grad,
+                                 float* buf) const {
+        const int64_t r0 = o.first_row(chunk);
+        if (!g_in) return grad + r0 * o.h;
+        add_sum_gradients(g_out, g_in, senders + r0, receivers + r0, grad + r0 * o.h, o.rows(chunk),
+                          o.h, buf);
+        return buf;
+    }
 
     const float* input(const Operands& o, int64_t chunk, float*) const {
         return o.residual + o.first_row(chunk) * o.h;
@@ -185,6 +217,10 @@ struct NodeFirst {
         return buf;
     }
     void after_product(const Operands&, int64_t, float*) const {}
+    const float* output_gradient(const Operands& o, int64_t chunk, const float* grad,
+                                 float*) const {
+        return grad + o.first_row(chunk) * o.h;
+    }
     float* dz0(const Operands&, int64_t, float* scratch) const { return scratch; }
     float* dx0(const Operands&, int64_t, float* scratch) const { return scratch; }
     void input_gradient(const Operands& o, int64_t chunk, const float* dx0,
@@ -212,12 +248,13 @@ struct Scratch {
           dz(dy.size()),
           input(static_cast<size_t>(kChunk * o.in0)),
           dx0(input.size()),
+          grad(dy.size()),
           dw(static_cast<size_t>(o.h * o.in0)),
           norm(static_cast<size_t>(3 * o.h)),
           mean(kChunk),
           rstd(kChunk) {}
     std::vector<float> ys;  // forward: y; backward: the recomputed y_0..y_{L-2}
-    std::vector<float> dy, dz, input, dx0, dw, norm, mean, rstd;
+    std::vector<float> dy, dz, input, dx0, grad, dw, norm, mean, rstd;
 };
 
 /// Writes z_l and the statistics of every layer for the chunk's rows, and out = residual + y.
@@ -250,7 +287,7 @@ struct Partials {
 template <typename First>
 void backward_chunk(const Operands& o, const First& first, const float* grad_out, const Partials& g,
                     int64_t chunk, Scratch& s) {
-    const int64_t r0 = o.first_row(chunk), rows = o.rows(chunk), h = o.h, stride = kChunk * h;
+    const int64_t rows = o.rows(chunk), h = o.h, stride = kChunk * h;
     // The inputs of products 1..L-1, recomputed (into scratch statistics: the same values).
     for (int64_t l = 0; l + 1 < o.layers; ++l) {
         auto n = o.norm(l, chunk);
@@ -261,7 +298,7 @@ void backward_chunk(const Operands& o, const First& first, const float* grad_out
     }
     const int64_t block = chunk / kChunksPerBlock;
     const bool first_of_block = chunk % kChunksPerBlock == 0;
-    const float* grad = grad_out + r0 * h;
+    const float* grad = first.output_gradient(o, chunk, grad_out, s.grad.data());
     const float* dy = grad;
     for (int64_t l = o.layers - 1; l >= 0; --l) {
         auto n = o.norm(l, chunk);
@@ -366,23 +403,53 @@ Tensor contiguous_or_zeros(const Tensor& grad, const Tensor& like) {
 
 // ---- autograd functions -----------------------------------------------------------------------
 
+/// Saves one side of a message-passing index under `key` (sender or receiver).
+void save_index(AutogradContext* ctx, const std::string& key, const SegmentIndex& index) {
+    ctx->saved_data[key + ".perm"] = index.perm;
+    ctx->saved_data[key + ".rowptr"] = index.rowptr;
+    ctx->saved_data[key + ".node"] = index.node_of_edge;
+}
+
+const int64_t* saved_pointer(AutogradContext* ctx, const std::string& key) {
+    return ctx->saved_data[key].toTensor().data_ptr<int64_t>();
+}
+
+/// out [N, H] = the sums of values [E, H] over the edges of each node, by the saved `key` side.
+Tensor saved_segment_sum(AutogradContext* ctx, const std::string& key, const float* values,
+                         int64_t h, const torch::TensorOptions& options) {
+    const auto rowptr = ctx->saved_data[key + ".rowptr"].toTensor();
+    const int64_t n_nodes = rowptr.size(0) - 1;
+    auto sum = torch::empty({n_nodes, h}, options);
+    ops::segment_sum(values, saved_pointer(ctx, key + ".perm"), rowptr.data_ptr<int64_t>(), n_nodes,
+                     h, sum.data_ptr<float>());
+    return sum;
+}
+
+/// Outputs: e' and, with `sums`, the sums of e' over each node's incoming and outgoing edges
+/// (segment_sum_in_out of e'): the sum aggregations then need no autograd node of their own,
+/// and backward adds their gradient to each chunk's in cache.
 struct FusedEdgeUpdateFunction : torch::autograd::Function<FusedEdgeUpdateFunction> {
-    static Tensor forward(AutogradContext* ctx, const Tensor& a, const Tensor& b, const Tensor& e,
-                          at::TensorList params, const MessagePassingIndex& index,
-                          int64_t activation, double eps) {
+    static variable_list forward(AutogradContext* ctx, const Tensor& a, const Tensor& b,
+                                 const Tensor& e, at::TensorList params,
+                                 const MessagePassingIndex& index, int64_t activation, double eps,
+                                 bool sums) {
         EdgeFirst first;
         first.a = a.data_ptr<float>();
         first.b = b.data_ptr<float>();
         first.senders = index.by_sender.node_of_edge.data_ptr<int64_t>();
         first.receivers = index.by_receiver.node_of_edge.data_ptr<int64_t>();
         Saved s;
-        auto out =
-            run_forward(e, e.size(1), params, static_cast<Activation>(activation), eps, first, s);
+        variable_list out{
+            run_forward(e, e.size(1), params, static_cast<Activation>(activation), eps, first, s)};
         save(ctx, {e}, s, params, activation, eps);
-        ctx->saved_data["sender.perm"] = index.by_sender.perm;
-        ctx->saved_data["sender.rowptr"] = index.by_sender.rowptr;
-        ctx->saved_data["receiver.perm"] = index.by_receiver.perm;
-        ctx->saved_data["receiver.rowptr"] = index.by_receiver.rowptr;
+        save_index(ctx, "sender", index.by_sender);
+        save_index(ctx, "receiver", index.by_receiver);
+        ctx->saved_data["sums"] = sums;
+        if (sums) {
+            const float* values = out[0].data_ptr<float>();
+            out.push_back(saved_segment_sum(ctx, "receiver", values, e.size(1), e.options()));
+            out.push_back(saved_segment_sum(ctx, "sender", values, e.size(1), e.options()));
+        }
         return out;
     }
 
@@ -397,22 +464,25 @@ struct FusedEdgeUpdateFunction : torch::autograd::Function<FusedEdgeUpdateFuncti
         EdgeFirst first;
         first.dz = dz0.data_ptr<float>();
         first.de = de.data_ptr<float>();
+        Tensor g_in, g_out;  // kept alive while backward reads them
+        if (ctx->saved_data["sums"].toBool() && (grads[1].defined() || grads[2].defined())) {
+            const auto& nodes = grads[1].defined() ? grads[1] : grads[2];
+            g_in = grads[1].defined() ? grads[1].contiguous() : torch::zeros_like(nodes);
+            g_out = grads[2].defined() ? grads[2].contiguous() : torch::zeros_like(nodes);
+            first.g_in = g_in.data_ptr<float>();
+            first.g_out = g_out.data_ptr<float>();
+            first.senders = saved_pointer(ctx, "sender.node");
+            first.receivers = saved_pointer(ctx, "receiver.node");
+        }
         const auto param_grads = run_backward(o, first, grad);
 
         variable_list out{Tensor(), Tensor(), de};
-        auto node_gradient = [&](const std::string& key) {
-            const auto perm = ctx->saved_data[key + ".perm"].toTensor();
-            const auto rowptr = ctx->saved_data[key + ".rowptr"].toTensor();
-            const int64_t n_nodes = rowptr.size(0) - 1;
-            auto sum = torch::empty({n_nodes, o.h}, e.options());
-            ops::segment_sum(first.dz, perm.data_ptr<int64_t>(), rowptr.data_ptr<int64_t>(),
-                             n_nodes, o.h, sum.data_ptr<float>());
-            return sum;
-        };
-        if (ctx->needs_input_grad(0)) out[0] = node_gradient("sender");
-        if (ctx->needs_input_grad(1)) out[1] = node_gradient("receiver");
+        if (ctx->needs_input_grad(0))
+            out[0] = saved_segment_sum(ctx, "sender", first.dz, o.h, e.options());
+        if (ctx->needs_input_grad(1))
+            out[1] = saved_segment_sum(ctx, "receiver", first.dz, o.h, e.options());
         out.insert(out.end(), param_grads.begin(), param_grads.end());
-        out.insert(out.end(), {Tensor(), Tensor(), Tensor()});  // index, activation, eps
+        out.insert(out.end(), 4, Tensor());  // index, activation, eps, sums
         return out;
     }
 };
@@ -498,8 +568,10 @@ bool fused_edge_update_applies(const MlpImpl& edge_net, const torch::Tensor& x,
     return net_applies(edge_net, e.size(1), 3 * e.size(1));
 }
 
-torch::Tensor fused_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const torch::Tensor& e,
-                                const MessagePassingIndex& index) {
+namespace {
+
+variable_list apply_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const torch::Tensor& e,
+                                const MessagePassingIndex& index, bool sums) {
     HEPGNN_INTERNAL_CHECK(fused_edge_update_applies(edge_net, x, e),
                           "fused_edge_update called where it does not apply");
     HEPGNN_CHECK(e.size(0) == index.by_sender.num_edges(),
@@ -512,7 +584,21 @@ torch::Tensor fused_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const
     const auto params = layer_parameters(edge_net, first.narrow(1, 2 * h, h));
     return FusedEdgeUpdateFunction::apply(a, b, e.contiguous(), at::TensorList(params), index,
                                           activation_of(edge_net),
-                                          edge_net.norms()[0]->options.eps());
+                                          edge_net.norms()[0]->options.eps(), sums);
+}
+
+}  // namespace
+
+torch::Tensor fused_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const torch::Tensor& e,
+                                const MessagePassingIndex& index) {
+    return apply_edge_update(edge_net, x, e, index, /*sums=*/false)[0];
+}
+
+EdgeUpdateWithSums fused_edge_update_with_sums(MlpImpl& edge_net, const torch::Tensor& x,
+                                               const torch::Tensor& e,
+                                               const MessagePassingIndex& index) {
+    auto out = apply_edge_update(edge_net, x, e, index, /*sums=*/true);
+    return {out[0], out[1], out[2]};
 }
 
 bool fused_node_update_applies(const MlpImpl& node_net, const torch::Tensor& x,

@@ -49,6 +49,18 @@ bool fused_edge_update_applies(const MlpImpl& edge_net, const torch::Tensor& x,
 torch::Tensor fused_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const torch::Tensor& e,
                                 const MessagePassingIndex& index);
 
+struct EdgeUpdateWithSums {
+    torch::Tensor e;        // e + edge_net(...)
+    torch::Tensor sum_in;   // [N, H]: the sum of e over each node's incoming edges
+    torch::Tensor sum_out;  // over its outgoing edges
+};
+
+/// fused_edge_update and the segment_sum_in_out of its result in one autograd operation (the
+/// sum and mean aggregations): backward adds the sums' gradient to each chunk's in cache.
+EdgeUpdateWithSums fused_edge_update_with_sums(MlpImpl& edge_net, const torch::Tensor& x,
+                                               const torch::Tensor& e,
+                                               const MessagePassingIndex& index);
+
 /// Whether fused_node_update computes x + node_net([x | a_in | a_out]) for these inputs.
 bool fused_node_update_applies(const MlpImpl& node_net, const torch::Tensor& x,
                                const torch::Tensor& a_in, const torch::Tensor& a_out);

@@ -80,17 +80,23 @@ torch::Tensor InteractionNetwork::aggregate(const torch::Tensor& e, const Segmen
 std::pair<torch::Tensor, torch::Tensor> InteractionNetwork::iteration(
     const GraphInput& graph, const torch::Tensor& x, const torch::Tensor& e,
     const torch::Tensor& inv_in_degree, const torch::Tensor& inv_out_degree) {
-    torch::Tensor e_next;
-    if (fused_edge_update_applies(*edge_net_, x, e)) {
-        e_next = fused_edge_update(*edge_net_, x, e, graph.index);  // Note [Fused residual updates]
-    } else {
+    // Note [Fused residual updates]
+    const bool sums = aggregation_ == Aggregation::sum || aggregation_ == Aggregation::mean;
+    torch::Tensor e_next, a_in, a_out;
+    if (!fused_edge_update_applies(*edge_net_, x, e)) {
         const auto& first = edge_net_->first_linear();
         e_next =
             e + edge_net_->after_first_linear(edge_linear(first->weight, {}, x, graph.index, e));
+    } else if (sums) {
+        auto update = fused_edge_update_with_sums(*edge_net_, x, e, graph.index);
+        e_next = std::move(update.e);
+        a_in = std::move(update.sum_in);
+        a_out = std::move(update.sum_out);
+    } else {
+        e_next = fused_edge_update(*edge_net_, x, e, graph.index);
     }
-    torch::Tensor a_in, a_out;
-    if (aggregation_ == Aggregation::sum || aggregation_ == Aggregation::mean) {
-        std::tie(a_in, a_out) = segment_sum_in_out(e_next, graph.index);
+    if (sums) {
+        if (!a_in.defined()) std::tie(a_in, a_out) = segment_sum_in_out(e_next, graph.index);
         if (aggregation_ == Aggregation::mean) {
             a_in = a_in * inv_in_degree;
             a_out = a_out * inv_out_degree;
@@ -99,7 +105,6 @@ std::pair<torch::Tensor, torch::Tensor> InteractionNetwork::iteration(
         a_in = aggregate(e_next, graph.index.by_receiver, inv_in_degree);
         a_out = aggregate(e_next, graph.index.by_sender, inv_out_degree);
     }
-    // Note [Fused residual updates]
     auto x_next = fused_node_update_applies(*node_net_, x, a_in, a_out)
                       ? fused_node_update(*node_net_, x, a_in, a_out)
                       : x + node_net_->forward(torch::cat({x, a_in, a_out}, 1));

@@ -81,6 +81,29 @@ Result composed_edge(Case& c) {
     });
 }
 
+/// e' and the sums of e' over receivers and senders, flattened into one tensor.
+torch::Tensor flat(const torch::Tensor& e, const torch::Tensor& sum_in,
+                   const torch::Tensor& sum_out) {
+    return torch::cat({e.flatten(), sum_in.flatten(), sum_out.flatten()});
+}
+
+Result fused_edge_with_sums(Case& c) {
+    return run(c, {{"x", c.x}, {"e", c.e}}, [&](Inputs& in) {
+        const auto u = fused_edge_update_with_sums(*c.net, in["x"], in["e"], c.graph.index);
+        return flat(u.e, u.sum_in, u.sum_out);
+    });
+}
+
+Result composed_edge_with_sums(Case& c) {
+    return run(c, {{"x", c.x}, {"e", c.e}}, [&](Inputs& in) {
+        const auto& w = c.net->first_linear()->weight;
+        auto e = in["e"] +
+                 c.net->after_first_linear(edge_linear(w, {}, in["x"], c.graph.index, in["e"]));
+        const auto [sum_in, sum_out] = segment_sum_in_out(e, c.graph.index);
+        return flat(e, sum_in, sum_out);
+    });
+}
+
 Inputs node_inputs(const Case& c) {
     return {{"x", c.x}, {"a_in", c.a_in}, {"a_out", c.a_out}};
 }
@@ -127,6 +150,12 @@ TEST_P(FusedUpdate, EdgeUpdateEqualsTheComposedOps) {
     expect_equal(fused_edge(c), composed_edge(c));
 }
 
+TEST_P(FusedUpdate, EdgeUpdateWithSumsEqualsTheComposedOps) {
+    const auto& [layers, activation] = GetParam();
+    auto c = make_case(layers, activation, 3001);
+    expect_equal(fused_edge_with_sums(c), composed_edge_with_sums(c));
+}
+
 TEST_P(FusedUpdate, NodeUpdateEqualsTheComposedOps) {
     const auto& [layers, activation] = GetParam();
     auto c = make_case(layers, activation, 3001);
@@ -150,7 +179,7 @@ TEST(FusedUpdatesThreads, GradientsAreBitIdenticalForOneAndTwoThreads) {
     if (!ops::panel_matmul_supported(kH)) GTEST_SKIP() << "no AVX-512: the op does not apply";
     const int saved = at::get_num_threads();
     auto c = make_case(2, Activation::relu, 5000);
-    for (auto* update : {&fused_edge, &fused_node}) {
+    for (auto* update : {&fused_edge, &fused_edge_with_sums, &fused_node}) {
         at::set_num_threads(1);
         const auto one = update(c);
         at::set_num_threads(2);
