@@ -33,11 +33,12 @@ constexpr int64_t kPerLayer = 4;  // weight, bias, gamma, beta
 
 // ---- row loops --------------------------------------------------------------------------------
 
-/// z[i] = (a[s[i]] + b[r[i]]) + z[i] for `rows` edges (gather_add's rounding), prefetching the
-/// node rows of edges a few ahead.
+/// z[i] = (a[s[i]] + b[r[i]]) + d[i] for `rows` edges (gather_add's rounding), prefetching the
+/// node rows of edges a few ahead. d may be z (in place): each element is read before written.
 HEPGNN_VECTOR_CLONES
-void add_node_parts(const float* a, const float* b, const int64_t* senders,
-                    const int64_t* receivers, int64_t rows, int64_t h, float* z) {
+void add_gathered_pair(const float* a, const float* b, const int64_t* senders,
+                       const int64_t* receivers, const float* d, int64_t rows, int64_t h,
+                       float* z) {
     for (int64_t i = 0; i < rows; ++i) {
         if (i + ops::kPrefetchAhead < rows) {
             ops::prefetch_row(a + senders[i + ops::kPrefetchAhead] * h, h);
@@ -45,8 +46,10 @@ void add_node_parts(const float* a, const float* b, const int64_t* senders,
         }
         const float* __restrict ar = a + senders[i] * h;
         const float* __restrict br = b + receivers[i] * h;
-        float* __restrict zr = z + i * h;
-        for (int64_t d = 0; d < h; ++d) zr[d] = (ar[d] + br[d]) + zr[d];
+        const float* dr = d + i * h;
+        float* zr = z + i * h;
+        HEPGNN_IVDEP  // dr may be zr: same element only
+            for (int64_t k = 0; k < h; ++k) zr[k] = (ar[k] + br[k]) + dr[k];
     }
 }
 
@@ -145,25 +148,6 @@ Operands operands(const Tensor& residual, int64_t in0, const Tensor& z, const Te
 // input_gradient(): finishes the input gradients from dx0 and the output gradient (the
 // residual's share).
 
-/// z[i] = (g_out[s[i]] + g_in[r[i]]) + d[i] for `rows` edges: an edge's gradient from the sums
-/// over its receiver (g_in) and its sender (g_out), added to d as the composed ops add them.
-HEPGNN_VECTOR_CLONES
-void add_sum_gradients(const float* g_out, const float* g_in, const int64_t* senders,
-                       const int64_t* receivers, const float* d, int64_t rows, int64_t h,
-                       float* z) {
-    for (int64_t i = 0; i < rows; ++i) {
-        if (i + ops::kPrefetchAhead < rows) {
-            ops::prefetch_row(g_out + senders[i + ops::kPrefetchAhead] * h, h);
-            ops::prefetch_row(g_in + receivers[i + ops::kPrefetchAhead] * h, h);
-        }
-        const float* __restrict ar = g_out + senders[i] * h;
-        const float* __restrict br = g_in + receivers[i] * h;
-        const float* __restrict dr = d + i * h;
-        float* __restrict zr = z + i * h;
-        for (int64_t d = 0; d < h; ++d) zr[d] = (ar[d] + br[d]) + dr[d];
-    }
-}
-
 struct EdgeFirst {
     const float *a = nullptr, *b = nullptr;  // forward: the node parts [N, H]
     const int64_t *senders = nullptr, *receivers = nullptr;
@@ -176,7 +160,7 @@ struct EdgeFirst {
                                  float* buf) const {
         const int64_t r0 = o.first_row(chunk);
         if (!g_in) return grad + r0 * o.h;
-        add_sum_gradients(g_out, g_in, senders + r0, receivers + r0, grad + r0 * o.h, o.rows(chunk),
+        add_gathered_pair(g_out, g_in, senders + r0, receivers + r0, grad + r0 * o.h, o.rows(chunk),
                           o.h, buf);
         return buf;
     }
@@ -186,7 +170,7 @@ struct EdgeFirst {
     }
     void after_product(const Operands& o, int64_t chunk, float* z) const {
         const int64_t r0 = o.first_row(chunk);
-        add_node_parts(a, b, senders + r0, receivers + r0, o.rows(chunk), o.h, z);
+        add_gathered_pair(a, b, senders + r0, receivers + r0, z, o.rows(chunk), o.h, z);
     }
     float* dz0(const Operands& o, int64_t chunk, float*) const {
         return dz + o.first_row(chunk) * o.h;
