@@ -33,26 +33,6 @@ constexpr int64_t kPerLayer = 4;  // weight, bias, gamma, beta
 
 // ---- row loops --------------------------------------------------------------------------------
 
-/// z[i] = (a[s[i]] + b[r[i]]) + d[i] for `rows` edges (gather_add's rounding), prefetching the
-/// node rows of edges a few ahead. d may be z (in place): each element is read before written.
-HEPGNN_VECTOR_CLONES
-void add_gathered_pair(const float* a, const float* b, const int64_t* senders,
-                       const int64_t* receivers, const float* d, int64_t rows, int64_t h,
-                       float* z) {
-    for (int64_t i = 0; i < rows; ++i) {
-        if (i + ops::kPrefetchAhead < rows) {
-            ops::prefetch_row(a + senders[i + ops::kPrefetchAhead] * h, h);
-            ops::prefetch_row(b + receivers[i + ops::kPrefetchAhead] * h, h);
-        }
-        const float* __restrict ar = a + senders[i] * h;
-        const float* __restrict br = b + receivers[i] * h;
-        const float* dr = d + i * h;
-        float* zr = z + i * h;
-        HEPGNN_IVDEP  // dr may be zr: same element only
-            for (int64_t k = 0; k < h; ++k) zr[k] = (ar[k] + br[k]) + dr[k];
-    }
-}
-
 /// out[i] = x[i] + y[i] for i < n.
 HEPGNN_VECTOR_CLONES
 void add_rows(const float* __restrict x, const float* __restrict y, int64_t n,
@@ -160,8 +140,8 @@ struct EdgeFirst {
                                  float* buf) const {
         const int64_t r0 = o.first_row(chunk);
         if (!g_in) return grad + r0 * o.h;
-        add_gathered_pair(g_out, g_in, senders + r0, receivers + r0, grad + r0 * o.h, o.rows(chunk),
-                          o.h, buf);
+        ops::gather_pair_add(g_out, g_in, senders + r0, receivers + r0, grad + r0 * o.h,
+                             o.rows(chunk), o.h, buf);
         return buf;
     }
 
@@ -170,7 +150,7 @@ struct EdgeFirst {
     }
     void after_product(const Operands& o, int64_t chunk, float* z) const {
         const int64_t r0 = o.first_row(chunk);
-        add_gathered_pair(a, b, senders + r0, receivers + r0, z, o.rows(chunk), o.h, z);
+        ops::gather_pair_add(a, b, senders + r0, receivers + r0, z, o.rows(chunk), o.h, z);
     }
     float* dz0(const Operands& o, int64_t chunk, float*) const {
         return dz + o.first_row(chunk) * o.h;

@@ -7,12 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 
 #include "core/error.hpp"
-#include "models/ops/row_math.hpp"
 #include "models/ops/segment_kernels.hpp"
-#include "models/ops/vector_clones.hpp"
 #include "models/row_blocked_matmul.hpp"
 
 namespace hepgnn::models {
@@ -23,11 +20,6 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // ---- kernels: CPU, contiguous row-major [rows, D] buffers (Note [Segment sums]) -------------
-
-// The 64-wide rows of gather_add: prefetch the node rows of edges a few ahead.
-constexpr int64_t kWide = 64;
-using ops::kPrefetchAhead;
-using ops::prefetch_row;
 
 template <typename T>
 void segment_max_backward_kernel(const T* grad, const int64_t* arg, const int64_t* perm,
@@ -56,54 +48,16 @@ void gather_rows_kernel(const T* x, const int64_t* node, int64_t n_edges, int64_
                      });
 }
 
-/// out[e] = (a[s[e]] + b[r[e]]) + c[e] for 64-wide float rows e in [begin, end), prefetching
-/// the node rows of edges a few ahead. c == nullptr: no c; c == out: in place.
-HEPGNN_VECTOR_CLONES
-void gather_add_rows_wide(const float* a, const float* b, const float* c, const int64_t* senders,
-                          const int64_t* receivers, int64_t begin, int64_t end, int64_t n_edges,
-                          float* out) {
-    for (int64_t e = begin; e < end; ++e) {
-        if (e + kPrefetchAhead < n_edges) {
-            prefetch_row(a + senders[e + kPrefetchAhead] * kWide, kWide);
-            prefetch_row(b + receivers[e + kPrefetchAhead] * kWide, kWide);
-        }
-        const float* __restrict ar = a + senders[e] * kWide;
-        const float* __restrict br = b + receivers[e] * kWide;
-        float* o = out + e * kWide;
-        if (c) {
-            const float* cr = c + e * kWide;  // may alias o: each element is read before written
-            for (int64_t d = 0; d < kWide; ++d) o[d] = (ar[d] + br[d]) + cr[d];
-        } else {
-            for (int64_t d = 0; d < kWide; ++d) o[d] = ar[d] + br[d];
-        }
-    }
-}
-
-/// out[e] = (a[s[e]] + b[r[e]]) + c[e]. c == nullptr: no c. c == out: accumulate in place
-/// (same rounding as out of place: IEEE addition commutes).
+/// out[e] = (a[s[e]] + b[r[e]]) + c[e] over all edges. c == nullptr: no c. c == out: accumulate
+/// in place (same rounding as out of place: IEEE addition commutes).
 template <typename T>
 void gather_add_kernel(const T* a, const T* b, const T* c, const int64_t* senders,
                        const int64_t* receivers, int64_t n_edges, int64_t dim, T* out) {
     at::parallel_for(0, n_edges, ops::grain_for(n_edges, 3 * n_edges * dim),
                      [&](int64_t begin, int64_t end) {
-                         if constexpr (std::is_same_v<T, float>) {
-                             if (dim == kWide)
-                                 return gather_add_rows_wide(a, b, c, senders, receivers, begin,
-                                                             end, n_edges, out);
-                         }
-                         for (int64_t e = begin; e < end; ++e) {
-                             const T* __restrict ar = a + senders[e] * dim;
-                             const T* __restrict br = b + receivers[e] * dim;
-                             T* o = out + e * dim;
-                             if (c == out) {
-                                 for (int64_t d = 0; d < dim; ++d) o[d] = (ar[d] + br[d]) + o[d];
-                             } else if (c) {
-                                 const T* cr = c + e * dim;
-                                 for (int64_t d = 0; d < dim; ++d) o[d] = (ar[d] + br[d]) + cr[d];
-                             } else {
-                                 for (int64_t d = 0; d < dim; ++d) o[d] = ar[d] + br[d];
-                             }
-                         }
+                         ops::gather_pair_add(a, b, senders + begin, receivers + begin,
+                                              c ? c + begin * dim : nullptr, end - begin, dim,
+                                              out + begin * dim);
                      });
 }
 

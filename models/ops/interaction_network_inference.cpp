@@ -291,44 +291,6 @@ struct EdgeGraph {
     int64_t n_nodes, n_edges;
 };
 
-/// t[i] = (a[s[e]] + b[r[e]]) (+ t[i] when add) for the edges e = e0 + i of a chunk, with the
-/// node rows of edges a few ahead prefetched.
-template <typename T>
-__attribute__((always_inline)) inline void gather_node_parts_rows(
-    const T* __restrict a, const T* __restrict b, const int64_t* __restrict senders,
-    const int64_t* __restrict receivers, int64_t e0, int64_t n, int64_t n_edges, int64_t width,
-    bool add, T* __restrict t) {
-    for (int64_t i = 0; i < n; ++i) {
-        const int64_t edge = e0 + i;
-        if (edge + kPrefetchAhead < n_edges) {
-            prefetch_row(a + senders[edge + kPrefetchAhead] * width, width);
-            prefetch_row(b + receivers[edge + kPrefetchAhead] * width, width);
-        }
-        const T* as = a + senders[edge] * width;
-        const T* br = b + receivers[edge] * width;
-        T* ti = t + i * width;
-        if (add) {
-            for (int64_t d = 0; d < width; ++d) ti[d] = (as[d] + br[d]) + ti[d];
-        } else {
-            for (int64_t d = 0; d < width; ++d) ti[d] = as[d] + br[d];
-        }
-    }
-}
-
-HEPGNN_VECTOR_CLONES
-void gather_node_parts(const float* a, const float* b, const int64_t* senders,
-                       const int64_t* receivers, int64_t e0, int64_t n, int64_t n_edges,
-                       int64_t width, bool add, float* t) {
-    gather_node_parts_rows(a, b, senders, receivers, e0, n, n_edges, width, add, t);
-}
-
-HEPGNN_VECTOR_CLONES
-void gather_node_parts(const double* a, const double* b, const int64_t* senders,
-                       const int64_t* receivers, int64_t e0, int64_t n, int64_t n_edges,
-                       int64_t width, bool add, double* t) {
-    gather_node_parts_rows(a, b, senders, receivers, e0, n, n_edges, width, add, t);
-}
-
 /// Rows of edge inputs beside the two node parts: e itself ([E, H]), or the edge features of
 /// the edge encoder ([E, C]); none when data is null.
 template <typename T>
@@ -359,8 +321,8 @@ void edge_mlp(const Network<T>& net, const Mlp<T>& m, const SplitWeight& split, 
             if (wc)
                 matmul(edge_part.data + e0 * edge_part.width, edge_part.width, n, edge_part.width,
                        wc, o0, buf);
-            gather_node_parts(ap, bp, g.senders, g.receivers, e0, n, g.n_edges, o0, wc != nullptr,
-                              buf);
+            gather_pair_add(ap, bp, g.senders + e0, g.receivers + e0, wc ? buf : nullptr, n, o0,
+                            buf);
             const T* y = run_layers(net, m, n, buf, scratch.data() + kChunk * width);
             switch (output) {
                 case EdgeOutput::write:

@@ -35,7 +35,61 @@ void segment_sum_rows_wide(const float* values, const int64_t* perm, const int64
     }
 }
 
+// Width W > 0 is fixed at compile time (the model's 64: the row stays in registers), W == 0 takes
+// the width at run time.
+template <int64_t W, typename T>
+__attribute__((always_inline)) inline void gather_pair_rows(const T* a, const T* b,
+                                                            const int64_t* senders,
+                                                            const int64_t* receivers, const T* c,
+                                                            int64_t rows, int64_t run_width,
+                                                            T* out) {
+    const int64_t width = W > 0 ? W : run_width;
+    for (int64_t i = 0; i < rows; ++i) {
+        if (i + kPrefetchAhead < rows) {
+            prefetch_row(a + senders[i + kPrefetchAhead] * width, width);
+            prefetch_row(b + receivers[i + kPrefetchAhead] * width, width);
+        }
+        const T* __restrict ar = a + senders[i] * width;
+        const T* __restrict br = b + receivers[i] * width;
+        T* o = out + i * width;
+        if (c) {
+            const T* cr = c + i * width;
+            HEPGNN_IVDEP  // cr may be o: same element only
+                for (int64_t d = 0; d < width; ++d) o[d] = (ar[d] + br[d]) + cr[d];
+        } else {
+            for (int64_t d = 0; d < width; ++d) o[d] = ar[d] + br[d];
+        }
+    }
+}
+
+HEPGNN_VECTOR_CLONES
+void gather_pair_add_float(const float* a, const float* b, const int64_t* senders,
+                           const int64_t* receivers, const float* c, int64_t rows, int64_t width,
+                           float* out) {
+    if (width == kWide) return gather_pair_rows<kWide>(a, b, senders, receivers, c, rows, 0, out);
+    gather_pair_rows<0>(a, b, senders, receivers, c, rows, width, out);
+}
+
+HEPGNN_VECTOR_CLONES
+void gather_pair_add_double(const double* a, const double* b, const int64_t* senders,
+                            const int64_t* receivers, const double* c, int64_t rows, int64_t width,
+                            double* out) {
+    gather_pair_rows<0>(a, b, senders, receivers, c, rows, width, out);
+}
+
 }  // namespace
+
+void gather_pair_add(const float* a, const float* b, const int64_t* senders,
+                     const int64_t* receivers, const float* c, int64_t rows, int64_t width,
+                     float* out) {
+    gather_pair_add_float(a, b, senders, receivers, c, rows, width, out);
+}
+
+void gather_pair_add(const double* a, const double* b, const int64_t* senders,
+                     const int64_t* receivers, const double* c, int64_t rows, int64_t width,
+                     double* out) {
+    gather_pair_add_double(a, b, senders, receivers, c, rows, width, out);
+}
 
 int64_t grain_for(int64_t rows, int64_t elements) {
     const int64_t per_row = std::max<int64_t>(1, elements / std::max<int64_t>(1, rows));

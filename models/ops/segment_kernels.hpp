@@ -19,6 +19,17 @@ int64_t grain_for(int64_t rows, int64_t elements);
 int64_t group_edges_by_node(const int64_t* node_of_edge, int64_t n_edges, int64_t n_nodes,
                             int64_t* perm, int64_t* rowptr);
 
+/// out[i] = (a[senders[i]] + b[receivers[i]]) + c[i] for i < rows, rows of `width` values: the
+/// node parts of an edge product (interaction network). c == nullptr: no c; c may be out (in
+/// place: each element is read before it is written). The rows of edges a few ahead are
+/// prefetched. Single-threaded: callers run it per chunk or per task.
+void gather_pair_add(const float* a, const float* b, const int64_t* senders,
+                     const int64_t* receivers, const float* c, int64_t rows, int64_t width,
+                     float* out);
+void gather_pair_add(const double* a, const double* b, const int64_t* senders,
+                     const int64_t* receivers, const double* c, int64_t rows, int64_t width,
+                     double* out);
+
 /// out[n] = sum of values[e] over the edges e of node n, in ascending edge order;
 /// values [E, dim], out [n_nodes, dim]; nodes without edges get 0.
 template <typename T>
