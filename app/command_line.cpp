@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <utility>
 
 #include "comm/mpi_communicator.hpp"
 #include "core/allocator_policy.hpp"
@@ -11,21 +12,34 @@
 
 namespace hepgnn::app {
 
-int run_command_line(int argc, char** argv, std::initializer_list<CommandRegistration> commands) {
+const Command* find_command(const Commands& commands, std::string_view name) {
+    for (const Command& c : commands)
+        if (c.name == name) return &c;
+    return nullptr;
+}
+
+int run_command_line(int argc, char** argv, const Commands& commands) {
     CLI::App cli{
         "hepgnn: distributed training of graph neural networks for particle-track finding.\n"
         "Run 'hepgnn SUBCOMMAND --help' for the options of each step."};
     cli.require_subcommand(1);
     cli.set_version_flag("--version", "hepgnn 0.1.0");
     Runner selected;
-    for (const CommandRegistration add : commands) add(cli, selected);
+    for (const Command& c : commands) {
+        c.add(cli, selected);
+        // A table name that is not the registered one would send the command to the wrong
+        // executable or heap: fail at once, in every test that runs a command.
+        const auto named = [&](const CLI::App* sub) { return sub->get_name() == c.name; };
+        if (std::as_const(cli).get_subcommands(named).empty())
+            throw InternalError(fmt::format("command table: no subcommand '{}'", c.name));
+    }
     try {
         cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return cli.exit(e);
     }
     const std::string command = cli.get_subcommands().front()->get_name();
-    if (command == "train" || command == "bench" || command == "evaluate" || command == "infer")
+    if (const Command* chosen = find_command(commands, command); chosen && chosen->runs_models)
         apply_training_allocator_policy(argv);
 
     std::unique_ptr<comm::MpiRuntime> mpi;

@@ -16,7 +16,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <string_view>
 
 #include "app/command_line.hpp"
 
@@ -40,11 +39,7 @@ int exec_torch_commands(char** argv) {
 
 int main(int argc, char** argv) {
     using namespace hepgnn::app;
-    const std::string_view command = argc > 1 ? argv[1] : "";
-    if (command == "simulate" || command == "modulemap" || command == "prepare" ||
-        command == "inspect" || command == "score")
-        return run_command_line(argc, argv,
-                                {add_simulate_command, add_prepare_command, add_inspect_command,
-                                 add_modulemap_command, add_score_command});
+    const Commands commands = torch_free_commands();
+    if (argc > 1 && find_command(commands, argv[1])) return run_command_line(argc, argv, commands);
     return exec_torch_commands(argv);
 }

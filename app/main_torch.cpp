@@ -5,9 +5,7 @@
 
 int main(int argc, char** argv) {
     using namespace hepgnn::app;
-    return run_command_line(
-        argc, argv,
-        {add_simulate_command, add_prepare_command, add_inspect_command, add_train_command,
-         add_evaluate_command, add_bench_command, add_export_command, add_infer_command,
-         add_modulemap_command, add_score_command});
+    Commands commands = torch_free_commands();
+    for (const Command& c : model_commands()) commands.push_back(c);
+    return run_command_line(argc, argv, commands);
 }

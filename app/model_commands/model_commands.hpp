@@ -2,7 +2,7 @@
 // [Torch-free front end] in app/main.cpp). Registration works as in app/command.hpp.
 #pragma once
 
-#include "app/command.hpp"
+#include "app/command_line.hpp"
 
 namespace hepgnn::app {
 
@@ -11,6 +11,16 @@ void add_evaluate_command(CLI::App& app, Runner& selected);
 void add_bench_command(CLI::App& app, Runner& selected);
 void add_export_command(CLI::App& app, Runner& selected);
 void add_infer_command(CLI::App& app, Runner& selected);
+
+/// The commands of hepgnn-torch beside torch_free_commands(); all but export run models over
+/// many graphs and get the tuned heap.
+inline Commands model_commands() {
+    return {{"train", add_train_command, true},
+            {"evaluate", add_evaluate_command, true},
+            {"infer", add_infer_command, true},
+            {"bench", add_bench_command, true},
+            {"export", add_export_command, false}};
+}
 
 /// The help of infer's and evaluate's --bf16.
 inline constexpr const char* kBf16Help =
