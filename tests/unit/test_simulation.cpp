@@ -23,18 +23,12 @@
 #include "data/detector_geometry.hpp"
 #include "data/trackml_csv.hpp"
 #include "data/trackml_weights.hpp"
-
-// The real TrackML particle table is part of the repository (share/trackml/).
-#ifndef HEPGNN_TRACKML_DATA_DIR
-#ifdef HEPGNN_SOURCE_DIR
-#define HEPGNN_TRACKML_DATA_DIR HEPGNN_SOURCE_DIR "/share/trackml"
-#else
-#define HEPGNN_TRACKML_DATA_DIR "share/trackml"
-#endif
-#endif
+#include "test_util.hpp"
 
 namespace hepgnn::data {
 namespace {
+
+using testing_util::error_of;
 
 namespace fs = std::filesystem;
 constexpr double kPi = 3.14159265358979323846;
@@ -178,17 +172,6 @@ double double_hit_share(const TrackmlEvent& event) {
     size_t doubles = 0;
     for (const auto& [key, hits] : crossings) doubles += hits.size() == 2;
     return static_cast<double>(doubles) / static_cast<double>(crossings.size());
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected a hepgnn::Error";
-    return "";
 }
 
 // ---------------------------------------------------------------- geometry
@@ -834,11 +817,9 @@ TEST(EventSimulator, SimulatedEventRoundTripsThroughCsv) {
     EventSimulator::Config cfg;
     cfg.n_particles = 300;
     const TrackmlEvent event = EventSimulator(cfg).simulate(12, 4);
-    const fs::path dir =
-        fs::path(testing::TempDir()) / fmt::format("hepgnn_sim_roundtrip_{}", getpid());
-    write_trackml_event(dir, event);
-    const TrackmlEvent back = read_trackml_event(dir, 12);
-    fs::remove_all(dir);
+    const testing_util::TempDir dir;
+    write_trackml_event(dir.path(), event);
+    const TrackmlEvent back = read_trackml_event(dir.path(), 12);
     EXPECT_TRUE(events_equal(event, back));
 }
 

@@ -12,59 +12,20 @@
 #include <string>
 
 #include "core/error.hpp"
-
-// The real TrackML particle table is part of the repository (share/trackml/).
-#ifndef HEPGNN_TRACKML_DATA_DIR
-#ifdef HEPGNN_SOURCE_DIR
-#define HEPGNN_TRACKML_DATA_DIR HEPGNN_SOURCE_DIR "/share/trackml"
-#else
-#define HEPGNN_TRACKML_DATA_DIR "share/trackml"
-#endif
-#endif
+#include "test_util.hpp"
 
 namespace hepgnn::data {
 namespace {
 
+using testing_util::error_of;
+using testing_util::TempDir;
+
 namespace fs = std::filesystem;
-
-/// A fresh directory, removed at the end of the test.
-class TempDir {
-public:
-    TempDir() {
-        static std::atomic<int> counter{0};
-        const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-        path_ =
-            fs::path(testing::TempDir()) /
-            fmt::format("hepgnn_csv_{}_{}_{}", info ? info->name() : "test", getpid(), counter++);
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 void write_text(const fs::path& file, const std::string& text) {
     std::ofstream out(file, std::ios::binary);
     out << text;
     ASSERT_TRUE(out.good()) << file;
-}
-
-/// The message of the hepgnn::Error thrown by `f`; fails the test if none is thrown.
-template <typename F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected a hepgnn::Error";
-    return "";
 }
 
 bool same_bits(float a, float b) {

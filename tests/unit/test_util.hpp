@@ -2,6 +2,7 @@
 // a test, and a small random event graph.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,7 +14,8 @@
 
 namespace hepgnn::testing_util {
 
-/// The message of the hepgnn::Error that `f` throws ("" if none).
+/// The message of the hepgnn::Error that `f` throws; fails the test (and returns "") if `f`
+/// throws none.
 template <typename F>
 std::string error_of(F&& f) {
     try {
@@ -21,6 +23,7 @@ std::string error_of(F&& f) {
     } catch (const hepgnn::Error& e) {
         return e.what();
     }
+    ADD_FAILURE() << "expected a hepgnn::Error";
     return "";
 }
 
