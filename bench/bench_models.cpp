@@ -453,6 +453,8 @@ BENCHMARK(BM_TorchMatmul)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
 
 int main(int argc, char** argv) {
     hepgnn::apply_training_allocator_policy(argv);
+    // HEPGNN_ALLOCATOR=cache: every benchmark on the caching allocator, as `hepgnn train` would.
+    if (hepgnn::wants_caching_allocator(false)) hepgnn::models::install_cpu_caching_allocator();
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();
