@@ -431,8 +431,8 @@ struct FusedEdgeUpdateFunction : torch::autograd::Function<FusedEdgeUpdateFuncti
         Tensor g_in, g_out;  // kept alive while backward reads them
         if (ctx->saved_data["sums"].toBool() && (grads[1].defined() || grads[2].defined())) {
             const auto& nodes = grads[1].defined() ? grads[1] : grads[2];
-            g_in = grads[1].defined() ? grads[1].contiguous() : torch::zeros_like(nodes);
-            g_out = grads[2].defined() ? grads[2].contiguous() : torch::zeros_like(nodes);
+            g_in = contiguous_or_zeros(grads[1], nodes);
+            g_out = contiguous_or_zeros(grads[2], nodes);
             first.g_in = g_in.data_ptr<float>();
             first.g_out = g_out.data_ptr<float>();
             first.senders = saved_pointer(ctx, "sender.node");
@@ -529,6 +529,7 @@ int64_t activation_of(const MlpImpl& net) {
 bool fused_edge_update_applies(const MlpImpl& edge_net, const torch::Tensor& x,
                                const torch::Tensor& e) {
     if (!is_cpu_float(x) || !is_cpu_float(e) || x.size(1) != e.size(1)) return false;
+    if (x.size(0) == 0 || e.size(0) == 0) return false;  // the composed ops handle empty graphs
     return net_applies(edge_net, e.size(1), 3 * e.size(1));
 }
 
@@ -541,6 +542,9 @@ variable_list apply_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const
     HEPGNN_CHECK(e.size(0) == index.by_sender.num_edges(),
                  "fused_edge_update: e has {} rows but the graph has {} edges", e.size(0),
                  index.by_sender.num_edges());
+    HEPGNN_CHECK(x.size(0) == index.by_sender.num_nodes(),
+                 "fused_edge_update: x has {} rows but the graph has {} nodes", x.size(0),
+                 index.by_sender.num_nodes());
     const int64_t h = e.size(1);
     const auto& first = edge_net.first_linear()->weight;
     const Tensor a = row_blocked_matmul(x, first.narrow(1, 0, h));
@@ -568,7 +572,7 @@ EdgeUpdateWithSums fused_edge_update_with_sums(MlpImpl& edge_net, const torch::T
 bool fused_node_update_applies(const MlpImpl& node_net, const torch::Tensor& x,
                                const torch::Tensor& a_in, const torch::Tensor& a_out) {
     if (!is_cpu_float(x) || !is_cpu_float(a_in) || !is_cpu_float(a_out)) return false;
-    if (a_in.size(0) != x.size(0) || a_out.size(0) != x.size(0)) return false;
+    if (a_in.size(0) != x.size(0) || a_out.size(0) != x.size(0) || x.size(0) == 0) return false;
     return net_applies(node_net, x.size(1), x.size(1) + a_in.size(1) + a_out.size(1));
 }
 

@@ -51,7 +51,7 @@ torch::Tensor fused_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const
 
 struct EdgeUpdateWithSums {
     torch::Tensor e;        // e + edge_net(...)
-    torch::Tensor sum_in;   // [N, H]: the sum of e over each node's incoming edges
+    torch::Tensor sum_in;   // [N, H]: the sum of the updated e over each node's incoming edges
     torch::Tensor sum_out;  // over its outgoing edges
 };
 

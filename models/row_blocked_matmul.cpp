@@ -47,7 +47,7 @@ bool thin_path(const Tensor& t, int64_t width) {
            width <= kThinWidth;
 }
 
-/// out [rows, n] = a [rows, k] mt^T: mt [n, k] contiguous (the weight itself).
+/// out [rows, n] = a [rows, k] mt^T: mt [n, k] contiguous.
 template <typename T>
 HEPGNN_VECTOR_CLONES void thin_mm(const T* a, int64_t rows, int64_t k, const T* mt, int64_t n,
                                   T* out) {
@@ -113,6 +113,7 @@ void blocked_mm(const Tensor& a, const Tensor& m, Tensor& out) {
 /// a^T d summed over row blocks in block order; a [R, K], d [R, N] contiguous: [K, N].
 Tensor blocked_mm_at(const Tensor& a, const Tensor& d) {
     const int64_t rows = a.size(0), k = a.size(1), n = d.size(1), blocks = num_blocks(rows);
+    if (blocks == 0) return torch::zeros({k, n}, a.options());  // no rows: a graph without edges
     const bool panel = panel_path(a, n);
     if (!panel && thin_path(a, n)) {
         auto partial = torch::empty({blocks, n, k}, a.options());  // transposed: [n, k] each

@@ -35,8 +35,8 @@ void segment_sum_rows_wide(const float* values, const int64_t* perm, const int64
     }
 }
 
-// Width W > 0 is fixed at compile time (the model's 64: the row stays in registers), W == 0 takes
-// the width at run time.
+// Width W > 0 is fixed at compile time (the model's 64: the inner loop unrolls into whole
+// vectors), W == 0 takes the width at run time.
 template <int64_t W, typename T>
 __attribute__((always_inline)) inline void gather_pair_rows(const T* a, const T* b,
                                                             const int64_t* senders,

@@ -1,8 +1,9 @@
-// Segment reductions over edges grouped by node (Note [Segment sums] in
-// models/segment_ops.hpp), on raw contiguous row-major buffers: the kernels
-// behind models' differentiable segment ops and the inference forward of
-// models/ops/interaction_network_inference.hpp. Parallel over nodes
-// (at::parallel_for), deterministic for any number of threads.
+// Message-passing kernels on raw contiguous row-major buffers: segment reductions over edges
+// grouped by node (Note [Segment sums] in models/segment_ops.hpp; parallel over nodes with
+// at::parallel_for, deterministic for any number of threads) and the gather of node parts onto
+// edges (single-threaded, run per chunk by its callers). They serve models' differentiable ops,
+// the fused residual updates and the inference forward of
+// models/ops/interaction_network_inference.hpp.
 #pragma once
 
 #include <cstdint>

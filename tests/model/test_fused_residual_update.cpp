@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "core/error.hpp"
 #include "model_test_util.hpp"
 #include "models/fused_residual_update.hpp"
 #include "models/ops/panel_matmul.hpp"
@@ -202,6 +203,23 @@ TEST(FusedUpdatesApply, OnlyToFloat32CpuNetsWithLayerNorm) {
               ops::panel_matmul_supported(kH));
     EXPECT_FALSE(fused_node_update_applies(*c.net, c.x, c.a_in.narrow(0, 0, 10), c.a_out));
     EXPECT_FALSE(fused_node_update_applies(*plain, c.x, c.a_in, c.a_out));
+    // Empty graphs go to the composed ops, which return empty results.
+    EXPECT_FALSE(fused_edge_update_applies(*c.net, c.x, c.e.narrow(0, 0, 0)));
+    EXPECT_FALSE(fused_node_update_applies(*c.net, c.x.narrow(0, 0, 0), c.a_in.narrow(0, 0, 0),
+                                           c.a_out.narrow(0, 0, 0)));
+}
+
+TEST(FusedUpdatesApply, NodeStatesOfAnotherGraphAreNamed) {
+    auto c = make_case(2, Activation::relu, 300);
+    if (!fused_edge_update_applies(*c.net, c.x, c.e)) GTEST_SKIP() << "no panel kernel";
+    try {
+        fused_edge_update(*c.net, c.x.narrow(0, 0, 399), c.e, c.graph.index);
+        ADD_FAILURE() << "expected a hepgnn::Error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("x has 399 rows but the graph has 400 nodes"),
+                  std::string::npos)
+            << e.what();
+    }
 }
 
 }  // namespace

@@ -61,6 +61,22 @@ TEST(RowBlockedMatmul, TakesAStridedWeight) {
     EXPECT_EQ(g.narrow(1, 0, 128).abs().max().item<float>(), 0.0f);
 }
 
+TEST(RowBlockedMatmul, NoRowsGiveAnEmptyOutputAndZeroWeightGradient) {
+    // A graph without edges: the edge products have no rows. Both the panel width and the thin
+    // (classifier) width.
+    for (const int64_t out : {64, 1}) {
+        SCOPED_TRACE(out);
+        const auto w = torch::randn({out, 64}).requires_grad_(true);
+        const auto x = torch::randn({0, 64}).requires_grad_(true);
+        const auto y = row_blocked_matmul(x, w);
+        EXPECT_EQ(y.sizes(), (std::vector<int64_t>{0, out}));
+        y.sum().backward();
+        ASSERT_TRUE(w.grad().defined());
+        EXPECT_EQ(w.grad().abs().max().item<float>(), 0.0f);
+        EXPECT_EQ(x.grad().sizes(), (std::vector<int64_t>{0, 64}));
+    }
+}
+
 TEST(RowBlockedMatmul, GradientsMatchFiniteDifferences) {
     // float64 runs the BLAS path of the same blocks (2100 rows: two blocks).
     torch::manual_seed(4);
