@@ -204,21 +204,24 @@ struct NodeFirst {
 
 // ---- forward and backward of one chunk --------------------------------------------------------
 
-/// One thread's buffers.
+/// One thread's buffers. Forward uses only ys and input, so it leaves the others empty.
 struct Scratch {
-    explicit Scratch(const Operands& o)
+    Scratch(const Operands& o, bool backward)
         : ys(static_cast<size_t>(std::max<int64_t>(o.layers - 1, 1) * kChunk * o.h)),
-          dy(static_cast<size_t>(kChunk * o.h)),
-          dz(dy.size()),
-          input(static_cast<size_t>(kChunk * o.in0)),
-          dx0(input.size()),
-          grad(dy.size()),
-          dw(static_cast<size_t>(o.h * o.in0)),
-          norm(static_cast<size_t>(3 * o.h)),
-          mean(kChunk),
-          rstd(kChunk) {}
+          input(static_cast<size_t>(kChunk * o.in0)) {
+        if (!backward) return;
+        const auto rows_h = static_cast<size_t>(kChunk * o.h);
+        dy.resize(rows_h);
+        dz.resize(rows_h);
+        grad.resize(rows_h);
+        dx0.resize(input.size());
+        dw.resize(static_cast<size_t>(o.h * o.in0));
+        norm.resize(static_cast<size_t>(3 * o.h));
+        mean.resize(kChunk);
+        rstd.resize(kChunk);
+    }
     std::vector<float> ys;  // forward: y; backward: the recomputed y_0..y_{L-2}
-    std::vector<float> dy, dz, input, dx0, grad, dw, norm, mean, rstd;
+    std::vector<float> input, dy, dz, grad, dx0, dw, norm, mean, rstd;
 };
 
 /// Writes z_l and the statistics of every layer for the chunk's rows, and out = residual + y.
@@ -309,7 +312,7 @@ Tensor run_forward(const Tensor& residual, int64_t in0, at::TensorList params,
                                 /*transposed=*/true, activation, eps, weights);
     float* out_data = out.data_ptr<float>();
     at::parallel_for(0, o.chunks(), 1, [&](int64_t lo, int64_t hi) {
-        Scratch s(o);
+        Scratch s(o, /*backward=*/false);
         for (int64_t c = lo; c < hi; ++c) forward_chunk(o, first, c, s, out_data);
     });
     return out;
@@ -325,7 +328,7 @@ std::vector<Tensor> run_backward(const Operands& o, const First& first, const Te
     const Partials g{norm_partial.data_ptr<float>(), weight_partial.data_ptr<float>()};
     const float* grad_out = grad.data_ptr<float>();
     at::parallel_for(0, o.blocks(), 1, [&](int64_t lo, int64_t hi) {
-        Scratch s(o);
+        Scratch s(o, /*backward=*/true);
         for (int64_t c = lo * kChunksPerBlock; c < std::min(hi * kChunksPerBlock, o.chunks()); ++c)
             backward_chunk(o, first, grad_out, g, c, s);
     });
