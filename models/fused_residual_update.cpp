@@ -536,10 +536,8 @@ bool fused_edge_update_applies(const MlpImpl& edge_net, const torch::Tensor& x,
     return net_applies(edge_net, e.size(1), 3 * e.size(1));
 }
 
-namespace {
-
-variable_list apply_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const torch::Tensor& e,
-                                const MessagePassingIndex& index, bool sums) {
+EdgeUpdate fused_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const torch::Tensor& e,
+                             const MessagePassingIndex& index, bool sums) {
     HEPGNN_INTERNAL_CHECK(fused_edge_update_applies(edge_net, x, e),
                           "fused_edge_update called where it does not apply");
     HEPGNN_CHECK(e.size(0) == index.by_sender.num_edges(),
@@ -553,22 +551,10 @@ variable_list apply_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const
     const Tensor a = row_blocked_matmul(x, first.narrow(1, 0, h));
     const Tensor b = row_blocked_matmul(x, first.narrow(1, h, h));
     const auto params = layer_parameters(edge_net, first.narrow(1, 2 * h, h));
-    return FusedEdgeUpdateFunction::apply(a, b, e.contiguous(), at::TensorList(params), index,
-                                          activation_of(edge_net),
-                                          edge_net.norms()[0]->options.eps(), sums);
-}
-
-}  // namespace
-
-torch::Tensor fused_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const torch::Tensor& e,
-                                const MessagePassingIndex& index) {
-    return apply_edge_update(edge_net, x, e, index, /*sums=*/false)[0];
-}
-
-EdgeUpdateWithSums fused_edge_update_with_sums(MlpImpl& edge_net, const torch::Tensor& x,
-                                               const torch::Tensor& e,
-                                               const MessagePassingIndex& index) {
-    auto out = apply_edge_update(edge_net, x, e, index, /*sums=*/true);
+    auto out = FusedEdgeUpdateFunction::apply(a, b, e.contiguous(), at::TensorList(params), index,
+                                              activation_of(edge_net),
+                                              edge_net.norms()[0]->options.eps(), sums);
+    if (!sums) return {out[0], {}, {}};
     return {out[0], out[1], out[2]};
 }
 

@@ -44,22 +44,18 @@ namespace hepgnn::models {
 bool fused_edge_update_applies(const MlpImpl& edge_net, const torch::Tensor& x,
                                const torch::Tensor& e);
 
-/// e + edge_net([x[senders] | x[receivers] | e]): x [N, H], e [E, H]. Differentiable in x, e
-/// and every parameter of edge_net. Only where fused_edge_update_applies().
-torch::Tensor fused_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const torch::Tensor& e,
-                                const MessagePassingIndex& index);
-
-struct EdgeUpdateWithSums {
+struct EdgeUpdate {
     torch::Tensor e;        // e + edge_net(...)
     torch::Tensor sum_in;   // [N, H]: the sum of the updated e over each node's incoming edges
-    torch::Tensor sum_out;  // over its outgoing edges
+    torch::Tensor sum_out;  // over its outgoing edges (both undefined unless asked for)
 };
 
-/// fused_edge_update and the segment_sum_in_out of its result in one autograd operation (the
-/// sum and mean aggregations): backward adds the sums' gradient to each chunk's in cache.
-EdgeUpdateWithSums fused_edge_update_with_sums(MlpImpl& edge_net, const torch::Tensor& x,
-                                               const torch::Tensor& e,
-                                               const MessagePassingIndex& index);
+/// e + edge_net([x[senders] | x[receivers] | e]): x [N, H], e [E, H]. Differentiable in x, e
+/// and every parameter of edge_net. Only where fused_edge_update_applies(). With `sums`, also
+/// the segment_sum_in_out of the result in the same autograd operation (the sum and mean
+/// aggregations): backward then adds the sums' gradient to each chunk's in cache.
+EdgeUpdate fused_edge_update(MlpImpl& edge_net, const torch::Tensor& x, const torch::Tensor& e,
+                             const MessagePassingIndex& index, bool sums);
 
 /// Whether fused_node_update computes x + node_net([x | a_in | a_out]) for these inputs.
 bool fused_node_update_applies(const MlpImpl& node_net, const torch::Tensor& x,

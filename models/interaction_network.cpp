@@ -87,13 +87,11 @@ std::pair<torch::Tensor, torch::Tensor> InteractionNetwork::iteration(
         const auto& first = edge_net_->first_linear();
         e_next =
             e + edge_net_->after_first_linear(edge_linear(first->weight, {}, x, graph.index, e));
-    } else if (sums) {
-        auto update = fused_edge_update_with_sums(*edge_net_, x, e, graph.index);
+    } else {
+        auto update = fused_edge_update(*edge_net_, x, e, graph.index, sums);
         e_next = std::move(update.e);
         a_in = std::move(update.sum_in);
         a_out = std::move(update.sum_out);
-    } else {
-        e_next = fused_edge_update(*edge_net_, x, e, graph.index);
     }
     if (sums) {
         if (!a_in.defined()) std::tie(a_in, a_out) = segment_sum_in_out(e_next, graph.index);

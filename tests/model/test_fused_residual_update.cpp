@@ -70,7 +70,7 @@ Result run(Case& c, const Inputs& given, Forward forward) {
 
 Result fused_edge(Case& c) {
     return run(c, {{"x", c.x}, {"e", c.e}}, [&](Inputs& in) {
-        return fused_edge_update(*c.net, in["x"], in["e"], c.graph.index);
+        return fused_edge_update(*c.net, in["x"], in["e"], c.graph.index, /*sums=*/false).e;
     });
 }
 
@@ -90,7 +90,7 @@ torch::Tensor flat(const torch::Tensor& e, const torch::Tensor& sum_in,
 
 Result fused_edge_with_sums(Case& c) {
     return run(c, {{"x", c.x}, {"e", c.e}}, [&](Inputs& in) {
-        const auto u = fused_edge_update_with_sums(*c.net, in["x"], in["e"], c.graph.index);
+        const auto u = fused_edge_update(*c.net, in["x"], in["e"], c.graph.index, /*sums=*/true);
         return flat(u.e, u.sum_in, u.sum_out);
     });
 }
@@ -213,7 +213,7 @@ TEST(FusedUpdatesApply, NodeStatesOfAnotherGraphAreNamed) {
     auto c = make_case(2, Activation::relu, 300);
     if (!fused_edge_update_applies(*c.net, c.x, c.e)) GTEST_SKIP() << "no panel kernel";
     try {
-        fused_edge_update(*c.net, c.x.narrow(0, 0, 399), c.e, c.graph.index);
+        fused_edge_update(*c.net, c.x.narrow(0, 0, 399), c.e, c.graph.index, /*sums=*/false);
         ADD_FAILURE() << "expected a hepgnn::Error";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("x has 399 rows but the graph has 400 nodes"),
