@@ -26,9 +26,13 @@ namespace norm_rows = layer_norm_rows;
 // Rows per chunk: one block of the layer norm's column sums, so each chunk's partials have a
 // slot of their own; [256, 64] floats are 64 KB, and a few such buffers stay in L2.
 constexpr int64_t kChunk = norm_rows::kBlockRows;
-// Chunks per block of the weight-gradient sums: one [H, in] partial per 512 rows, so that a
-// 5k-node update (10 blocks) splits evenly between two threads.
-constexpr int64_t kChunksPerBlock = 2;
+// Chunks per block of the weight-gradient sums: at least 2 (one [H, in] partial per 512 rows, so
+// that a 5k-node update's 10 blocks split evenly between two threads), and few enough for at
+// most kMaxBlocks blocks, so that a whole event's partials stay small and their in-order sum
+// short (1.35M edges at 2 chunks a block: 2637 partials, 43 MB a layer). The blocks depend on
+// the rows alone, so gradients do not depend on the number of threads.
+constexpr int64_t kMinChunksPerBlock = 2;
+constexpr int64_t kMaxBlocks = 256;
 constexpr int64_t kPerLayer = 4;  // weight, bias, gamma, beta
 
 // ---- row loops --------------------------------------------------------------------------------
@@ -67,7 +71,10 @@ struct Operands {
 
     int64_t in(int64_t l) const { return l == 0 ? in0 : h; }
     int64_t chunks() const { return (total + kChunk - 1) / kChunk; }
-    int64_t blocks() const { return (chunks() + kChunksPerBlock - 1) / kChunksPerBlock; }
+    int64_t chunks_per_block() const {
+        return std::max(kMinChunksPerBlock, (chunks() + kMaxBlocks - 1) / kMaxBlocks);
+    }
+    int64_t blocks() const { return (chunks() + chunks_per_block() - 1) / chunks_per_block(); }
     int64_t first_row(int64_t chunk) const { return chunk * kChunk; }
     int64_t rows(int64_t chunk) const { return std::min(kChunk, total - chunk * kChunk); }
     float* z_of(int64_t l, int64_t chunk) const { return z + (l * total + first_row(chunk)) * h; }
@@ -263,8 +270,8 @@ void backward_chunk(const Operands& o, const First& first, const float* grad_out
         n.rstd = s.rstd.data();
         norm_rows::forward(n, o.activation, o.eps, 0, rows);
     }
-    const int64_t block = chunk / kChunksPerBlock;
-    const bool first_of_block = chunk % kChunksPerBlock == 0;
+    const int64_t block = chunk / o.chunks_per_block();
+    const bool first_of_block = chunk % o.chunks_per_block() == 0;
     const float* grad = first.output_gradient(o, chunk, grad_out, s.grad.data());
     const float* dy = grad;
     for (int64_t l = o.layers - 1; l >= 0; --l) {
@@ -329,7 +336,8 @@ std::vector<Tensor> run_backward(const Operands& o, const First& first, const Te
     const float* grad_out = grad.data_ptr<float>();
     at::parallel_for(0, o.blocks(), 1, [&](int64_t lo, int64_t hi) {
         Scratch s(o, /*backward=*/true);
-        for (int64_t c = lo * kChunksPerBlock; c < std::min(hi * kChunksPerBlock, o.chunks()); ++c)
+        const int64_t per_block = o.chunks_per_block();
+        for (int64_t c = lo * per_block; c < std::min(hi * per_block, o.chunks()); ++c)
             backward_chunk(o, first, grad_out, g, c, s);
     });
     std::vector<Tensor> out;

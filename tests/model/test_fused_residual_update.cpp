@@ -192,6 +192,21 @@ TEST(FusedUpdatesThreads, GradientsAreBitIdenticalForOneAndTwoThreads) {
     }
 }
 
+TEST(FusedUpdatesThreads, BigGraphsSumTheirWeightGradientsInFewerBlocks) {
+    // 140,000 edges are 547 chunks: 3 a block (the cap of 256 blocks), where small graphs have 2.
+    if (!ops::panel_matmul_supported(kH)) GTEST_SKIP() << "no AVX-512: the op does not apply";
+    const int saved = at::get_num_threads();
+    auto c = make_case(2, Activation::relu, 140000);
+    at::set_num_threads(1);
+    const auto one = fused_edge_with_sums(c);
+    at::set_num_threads(2);
+    const auto two = fused_edge_with_sums(c);
+    at::set_num_threads(saved);
+    for (const auto& [name, grad] : one.grads)
+        EXPECT_TRUE(bit_identical(grad, two.grads.at(name))) << name;
+    expect_equal(two, composed_edge_with_sums(c));
+}
+
 TEST(FusedUpdatesApply, OnlyToFloat32CpuNetsWithLayerNorm) {
     auto c = make_case(2, Activation::relu, 300);
     EXPECT_EQ(fused_edge_update_applies(*c.net, c.x, c.e), ops::panel_matmul_supported(kH));
