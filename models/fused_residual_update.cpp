@@ -50,10 +50,10 @@ void add_into(float* __restrict acc, const float* __restrict y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) acc[i] += y[i];
 }
 
-/// out[i] = sum of parts[k * n + i] over k < count, in order k = 0, 1, ...
+/// ops::sum_in_block_order, compiled for the vector units here.
+HEPGNN_VECTOR_CLONES
 void sum_partials(const float* parts, int64_t count, int64_t n, float* out) {
-    std::copy(parts, parts + n, out);
-    for (int64_t k = 1; k < count; ++k) add_into(out, parts + k * n, n);
+    ops::sum_in_block_order(parts, count, n, out);
 }
 
 // ---- one call's operands ------------------------------------------------------------------------

@@ -229,7 +229,7 @@ struct LayerNormActivationFunction : torch::autograd::Function<LayerNormActivati
         const Tensor dy = grads[0].contiguous();
         const int64_t h = z.size(1);
         auto dz = torch::empty_like(z);
-        auto sums = torch::zeros({3, h}, z.options());  // dgamma, dbeta, dbias
+        auto sums = torch::empty({3, h}, z.options());  // dgamma, dbeta, dbias
         AT_DISPATCH_FLOATING_TYPES(z.scalar_type(), "hepgnn::layer_norm_activation_backward", [&] {
             auto o =
                 operands<scalar_t>(z, saved[1], saved[2], saved[3], Tensor(), saved[4], saved[5]);
@@ -238,11 +238,8 @@ struct LayerNormActivationFunction : torch::autograd::Function<LayerNormActivati
             o.dz = dz.data_ptr<scalar_t>();
             o.partial = partial.data_ptr<scalar_t>();
             backward_kernel(o, activation);
-            // Block partials in block order: a fixed summation order (torch's sum(0) may split
-            // it by thread count).
-            scalar_t* out = sums.data_ptr<scalar_t>();
-            for (int64_t b = 0; b < o.blocks(); ++b)
-                for (int64_t i = 0; i < 3 * h; ++i) out[i] += o.partial[b * 3 * h + i];
+            // Not torch's sum(0), which may split the blocks by thread count.
+            ops::sum_in_block_order(o.partial, o.blocks(), 3 * h, sums.data_ptr<scalar_t>());
         });
         return {dz, has_bias ? sums[2] : Tensor(), sums[0], sums[1], Tensor(), Tensor()};
     }

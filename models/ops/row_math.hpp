@@ -3,6 +3,7 @@
 // inlined, so that each kernel clone (HEPGNN_VECTOR_CLONES) compiles them for its own target.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -29,6 +30,23 @@ inline std::optional<Activation> activation_from_name(std::string_view name) {
     if (name == "tanh") return Activation::tanh;
     if (name == "silu") return Activation::silu;
     return std::nullopt;
+}
+
+/// out[i] = the sum of parts[k * n + i] over k < count, added in the order k = 0, 1, ...: block
+/// partials of a column sum in a fixed order, so that gradients do not depend on how many
+/// threads computed the blocks. No parts: zeros.
+template <typename T>
+__attribute__((always_inline)) inline void sum_in_block_order(const T* parts, int64_t count,
+                                                              int64_t n, T* __restrict out) {
+    if (count == 0) {
+        std::fill(out, out + n, T(0));
+        return;
+    }
+    std::copy(parts, parts + n, out);
+    for (int64_t k = 1; k < count; ++k) {
+        const T* __restrict p = parts + k * n;
+        for (int64_t i = 0; i < n; ++i) out[i] += p[i];
+    }
 }
 
 /// Gathers prefetch the rows of the edge this many ahead: a node's row lies anywhere in its
