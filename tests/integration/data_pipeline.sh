@@ -17,8 +17,9 @@ mpi 2 "$HEPGNN" prepare --input "$WORK/events" --out "$WORK/g2.h5" --set pt_min=
     --spill-dir "$WORK/spill" >/dev/null
 [[ -z "$(ls -A "$WORK/spill")" ]] || fail "spill files left behind: $(ls "$WORK/spill")"
 ls "$WORK" | grep -q "g2.h5\.\(tmp\|spill\)" && fail "temporary files left beside g2.h5"
-# 3 ranks: blocks of 1, 1 and 2 events, the same datasets again.
-mpi 3 "$HEPGNN" prepare --input "$WORK/events" --out "$WORK/g3.h5" --set pt_min=0.5 >/dev/null
+# 3 ranks: blocks of 1, 1 and 2 events, the same datasets again; into a folder that does not
+# exist yet (prepare makes it, on any number of ranks).
+mpi 3 "$HEPGNN" prepare --input "$WORK/events" --out "$WORK/new/g3.h5" --set pt_min=0.5 >/dev/null
 
 "$HEPGNN" inspect "$WORK/g1.h5" --json >"$WORK/i1.json"
 "$HEPGNN" inspect "$WORK/g2.h5" --json >"$WORK/i2.json"
@@ -34,7 +35,7 @@ for k in ("n_graphs", "true_edges", "raw_bytes"):
     assert a[k] == b[k], (k, a[k], b[k])
 f1, f2 = h5py.File(f"{w}/g1.h5"), h5py.File(f"{w}/g2.h5")
 assert f1.attrs["format"] == "hepgnn-graphs" and int(f1.attrs["version"]) == 1
-f3 = h5py.File(f"{w}/g3.h5")
+f3 = h5py.File(f"{w}/new/g3.h5")
 for name in ("node_offsets", "edge_offsets", "event_id", "section_id", "x", "senders",
              "receivers", "y", "hit_id", "particle_id", "pt", "volume_id", "layer_id"):
     assert np.array_equal(f1[name][:], f2[name][:]), name
