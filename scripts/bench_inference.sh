@@ -11,12 +11,13 @@
 #     float32 against the same with bfloat16 products (--bf16), alternated the same way.
 # Medians throughout. Needs a trained checkpoint and whole-detector test events, as
 # scripts/demo.sh leaves them: CKPT (out/demo/train/checkpoints/best.ckpt), EVENTS
-# (out/demo/events/test), CONFIG (configs/prepare_full.yaml) with MAP (out/demo/modulemap.json),
-# OUT (out/bench_inference).
+# (out/demo/events/test), CONFIG (configs/prepare_full.yaml) with MAP (out/demo/modulemap.json)
+# and PREPARE_SET (more config values, e.g. "triplet_filter=true"; the model must have been
+# trained on such graphs), OUT (out/bench_inference).
 # Run on an idle machine.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 ckpt="${CKPT:-$here/out/demo/train/checkpoints/best.ckpt}"
 events="${EVENTS:-$here/out/demo/events/test}"
 config="${CONFIG:-$here/configs/prepare_full.yaml}"
@@ -24,6 +25,8 @@ map="${MAP:-$here/out/demo/modulemap.json}"
 out="${OUT:-$here/out/bench_inference}"
 repeat="${REPEAT:-5}"
 threads="${THREADS:-2}"
+prepare_set=()
+for kv in ${PREPARE_SET:-}; do prepare_set+=(--set "$kv"); done
 bin="$here/build/bin"
 ops="$here/build/lib/libhepgnn_ops.so"
 for f in "$ckpt" "$config" "$map" "$ops" "$bin/hepgnn" "$bin/hepgnn_torchscript_client" "$bin/hepgnn_bench_models"; do
@@ -41,7 +44,8 @@ for r in $(seq "$repeat"); do
     save=()
     [[ $r == 1 ]] && save=(--save-graphs "$out/graphs.h5")
     "$bin/hepgnn" infer --model "$ckpt" --input "$out/event" --out "$out/infer_$r" --config "$config" \
-        --set module_map="$map" --threads "$threads" "${save[@]}" >/dev/null
+        --set module_map="$map" ${prepare_set[@]+"${prepare_set[@]}"} --threads "$threads" \
+        ${save[@]+"${save[@]}"} >/dev/null
 done
 # The event's section graphs as one graph (sections stay disconnected, as infer batches them).
 /usr/bin/python3 - "$out" <<'PY'
