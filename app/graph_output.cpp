@@ -64,12 +64,6 @@ GraphOutput::GraphOutput(comm::Communicator& comm, fs::path out, data::FeatureIn
             return;
         }
         const fs::path dir = spill_dir.empty() ? impl_->out.parent_path() : fs::path(spill_dir);
-        // As the 1-rank writer does: a missing output folder is made, not an error. Every rank
-        // may try; the ones that lose the race find it made.
-        if (!dir.empty()) {
-            std::error_code ec;
-            fs::create_directories(dir, ec);
-        }
         impl_->spill = std::make_unique<data::GraphColumnSpill>(
             dir / (impl_->out.filename().string() + ".spill" + std::to_string(comm.rank())),
             static_cast<int32_t>(impl_->features.names.size()));

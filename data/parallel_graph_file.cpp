@@ -175,6 +175,12 @@ GraphColumnSpill::GraphColumnSpill(std::filesystem::path stem, int32_t n_feature
     : impl_(std::make_unique<Impl>()) {
     impl_->stem = std::move(stem);
     impl_->n_features = n_features;
+    // A missing folder is made, as the graph file writers do; on N ranks every rank may try,
+    // and the ones that lose the race find it made.
+    if (impl_->stem.has_parent_path()) {
+        std::error_code ec;
+        std::filesystem::create_directories(impl_->stem.parent_path(), ec);
+    }
     for (int i = 0; i < kGraphColumns; ++i) {
         impl_->files[i] = std::fopen(impl_->file_path(i).c_str(), "w+b");
         HEPGNN_CHECK(impl_->files[i] != nullptr,
