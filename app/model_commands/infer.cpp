@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -48,6 +49,13 @@ struct InferOptions {
 // Stages in pipeline order (the table lists them so).
 const char* const kStages[] = {"read", "graph_building", "gnn", "track_building", "write"};
 
+double median_of(std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    const size_t m = v.size() / 2;
+    return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
 int run_infer(const InferOptions& opt, Context& ctx) {
     auto& comm = *ctx.comm;
     if (opt.threads > 0) at::set_num_threads(opt.threads);
@@ -75,6 +83,9 @@ int run_infer(const InferOptions& opt, Context& ctx) {
 
     StageTimes times;
     std::vector<int64_t> counts(4, 0);  // events, hits, edges, candidates (this rank)
+    // Each event's GNN seconds (this rank's slots; summed over ranks below): a rank's first
+    // event also maps the pages its buffers then reuse, so its median is the steady state.
+    std::vector<double> gnn_by_event(events.size(), 0.0);
     // Contiguous blocks of events, so that --save-graphs writes them in order, as prepare does.
     const auto block = event_block(events.size(), comm.rank(), comm.size());
     Progress progress("infer", static_cast<int64_t>(block.second - block.first),
@@ -91,7 +102,9 @@ int run_infer(const InferOptions& opt, Context& ctx) {
                 hits = data::read_trackml_hits(
                     fs::path(opt.input) / (data::trackml_event_prefix(event_id) + "-hits.csv"));
             }
+            const double gnn_before = times.get("gnn");
             const pipeline::EventReconstruction rec = pipe->run(event_id, hits, &times);
+            gnn_by_event[i] = times.get("gnn") - gnn_before;
             {
                 ScopedStage t(times, "write");
                 // Every hit of the event is listed; hits in no graph or
@@ -117,6 +130,7 @@ int run_infer(const InferOptions& opt, Context& ctx) {
     std::vector<double> seconds;
     for (const char* s : kStages) seconds.push_back(times.get(s));
     comm.allreduce(seconds.data(), seconds.size());  // summed over ranks
+    comm.allreduce(gnn_by_event.data(), gnn_by_event.size());
     if (!ctx.is_root()) return 0;
 
     const double total = [&] {
@@ -140,6 +154,9 @@ int run_infer(const InferOptions& opt, Context& ctx) {
         stage_json[std::string(kStages[k]) + "_s"] = seconds[k] / n_events;
     }
     std::printf("%-16s %12.3f %12.4f\n", "total", total, total / n_events);
+    const double gnn_median = median_of(gnn_by_event);
+    std::printf("gnn per event: median %.4f s, first event %.4f s\n", gnn_median,
+                gnn_by_event.empty() ? 0.0 : gnn_by_event.front());
     const nlohmann::json report = {{"model", opt.model},
                                    {"describe", describe},
                                    {"track_method", opt.tracks.method},
@@ -152,7 +169,9 @@ int run_infer(const InferOptions& opt, Context& ctx) {
                                    {"ranks", comm.size()},
                                    {"threads_per_rank", at::get_num_threads()},
                                    {"bfloat16_products", opt.bf16},
-                                   {"seconds_per_event", stage_json}};
+                                   {"seconds_per_event", stage_json},
+                                   {"gnn_s_median", gnn_median},
+                                   {"gnn_s_by_event", gnn_by_event}};
     const auto path = fs::path(opt.out) / "timing.json";
     write_file_atomically(path, report.dump(2) + "\n", "inference report");
     std::printf("infer: submissions and timing.json in %s\n", opt.out.c_str());

@@ -200,19 +200,89 @@ void finish_rows(double* z, int64_t rows, const Layer<double>& l, Activation a, 
     finish_rows_any(z, rows, l, a, eps);
 }
 
-/// The rest of `m` on rows whose first product is in buf (other: a second buffer as large):
-/// returns the buffer holding the output.
+/// The first product of an MLP on a chunk of rows: a [rows, k] (row stride lda) times w [k, out],
+/// added to start_a[ia[i]] + start_b[ib[i]] where start_a is given (an edge MLP's node parts,
+/// Note [Inference forward]); k = 0: no product, the start rows alone.
 template <typename T>
-T* run_layers(const Network<T>& net, const Mlp<T>& m, int64_t rows, T* buf, T* other) {
-    for (size_t i = 0; i < m.layers.size(); ++i) {
-        const auto& l = m.layers[i];
-        if (i > 0) {
-            matmul(buf, l.in, rows, l.in, l.w(), l.out, other, l.p());
-            std::swap(buf, other);
-        }
-        finish_rows(buf, rows, l, net.activation, net.eps);
+struct FirstProduct {
+    const T* a = nullptr;
+    int64_t lda = 0, k = 0;
+    const T* w = nullptr;
+    const uint16_t* w16 = nullptr;  // w as bfloat16 pairs, or null
+    const T* start_a = nullptr;
+    const T* start_b = nullptr;
+    const int64_t* ia = nullptr;
+    const int64_t* ib = nullptr;
+};
+
+/// Whether a product into layer l runs with its row work in registers (Note [Fused row
+/// epilogue]): float32, the default model's width, layer norm and ReLU, no bfloat16 weights.
+template <typename T>
+bool fused(const Network<T>& net, const Layer<T>& l, const uint16_t* w16) {
+    if constexpr (std::is_same_v<T, float>) {
+        return net.activation == Activation::relu && l.activate && l.gamma && l.out == 64 && !w16 &&
+               panel_matmul_supported(64);
+    } else {
+        return false;
     }
-    return buf;
+}
+
+/// dst [rows, m.out()] = (or +=, with accumulate) m applied to the rows of `first`, on one
+/// thread; buf and other: scratch of [rows, m.widest()] each. dst may hold first.a's rows
+/// (the edge net's e += mlp(e)): a fused product reads each block of rows before it writes them.
+template <typename T>
+void run_mlp(const Network<T>& net, const Mlp<T>& m, const FirstProduct<T>& first, int64_t rows,
+             T* buf, T* other, T* dst, bool accumulate) {
+    const size_t last = m.layers.size() - 1;
+    const T* in = nullptr;  // the previous layer's output
+    for (size_t i = 0; i <= last; ++i) {
+        const auto& l = m.layers[i];
+        const bool head = i == 0;
+        const T* a = head ? first.a : in;
+        const int64_t lda = head ? first.lda : l.in, k = head ? first.k : l.in;
+        const T* w = head ? first.w : l.w();
+        const uint16_t* w16 = head ? first.w16 : l.p();
+        const bool start = head && first.start_a;
+        if (fused(net, l, w16)) {
+            if constexpr (std::is_same_v<T, float>) {
+                LayerNormReluRows rows_work;
+                rows_work.bias = l.bias;
+                rows_work.gamma = l.gamma;
+                rows_work.beta = l.beta;
+                rows_work.eps = net.eps;
+                if (start) {
+                    rows_work.start_a = first.start_a;
+                    rows_work.start_b = first.start_b;
+                    rows_work.ia = first.ia;
+                    rows_work.ib = first.ib;
+                }
+                rows_work.accumulate = i == last && accumulate;
+                T* out = i == last ? dst : buf;
+                panel_matmul_layer_norm_relu(a, lda, rows, k, w, out, rows_work);
+                if (i == last) return;
+                in = out;
+                std::swap(buf, other);
+                continue;
+            }
+        }
+        if (k > 0) matmul(a, lda, rows, k, w, l.out, buf, w16);
+        if (start)
+            gather_pair_add(first.start_a, first.start_b, first.ia, first.ib, k > 0 ? buf : nullptr,
+                            rows, l.out, buf);
+        finish_rows(buf, rows, l, net.activation, net.eps);
+        if (i == last) {
+            const int64_t count = rows * l.out;
+            if (accumulate) {
+                T* __restrict d = dst;
+                for (int64_t j = 0; j < count; ++j) d[j] += buf[j];
+            } else {
+                std::memcpy(dst, buf, count * sizeof(T));
+            }
+            return;
+        }
+        in = buf;
+        std::swap(buf, other);
+    }
 }
 
 // ---- node-side work: N rows -------------------------------------------------------------------
@@ -252,14 +322,13 @@ void node_mlp(const Network<T>& net, const Mlp<T>& m, const std::vector<Piece<T>
                 a = cat;
                 lda = in;
             }
-            matmul(a, lda, n, in, m.layers[0].w(), m.layers[0].out, buf, m.layers[0].p());
-            const T* y = run_layers(net, m, n, buf, other);
-            T* dst = out + r0 * o;
-            if (accumulate) {
-                for (int64_t i = 0; i < n * o; ++i) dst[i] += y[i];
-            } else {
-                std::memcpy(dst, y, n * o * sizeof(T));
-            }
+            FirstProduct<T> first;
+            first.a = a;
+            first.lda = lda;
+            first.k = in;
+            first.w = m.layers[0].w();
+            first.w16 = m.layers[0].p();
+            run_mlp(net, m, first, n, buf, other, out + r0 * o, accumulate);
         }
     });
 }
@@ -306,7 +375,7 @@ template <typename T>
 void edge_mlp(const Network<T>& net, const Mlp<T>& m, const SplitWeight& split, const T* h,
               const EdgeGraph& g, T* node_a, T* node_b, EdgePart<T> edge_part, T* e, T* logits,
               EdgeOutput output) {
-    const int64_t hidden = net.hidden, o0 = m.layers[0].out;
+    const int64_t hidden = net.hidden;
     node_product(h, g.n_nodes, hidden, split.s, data_or_null(split.s_packed), node_a);
     node_product(h, g.n_nodes, hidden, split.r, data_or_null(split.r_packed), node_b);
     const T* ap = node_a;
@@ -317,26 +386,18 @@ void edge_mlp(const Network<T>& net, const Mlp<T>& m, const SplitWeight& split, 
         std::vector<T> scratch(static_cast<size_t>(2 * kChunk * width));
         for (int64_t chunk = begin; chunk < end; ++chunk) {
             const int64_t e0 = chunk * kChunk, n = std::min(kChunk, g.n_edges - e0);
-            T* buf = scratch.data();
-            if (wc)
-                matmul(edge_part.data + e0 * edge_part.width, edge_part.width, n, edge_part.width,
-                       wc, o0, buf);
-            gather_pair_add(ap, bp, g.senders + e0, g.receivers + e0, wc ? buf : nullptr, n, o0,
-                            buf);
-            const T* y = run_layers(net, m, n, buf, scratch.data() + kChunk * width);
-            switch (output) {
-                case EdgeOutput::write:
-                    std::memcpy(e + e0 * hidden, y, n * hidden * sizeof(T));
-                    break;
-                case EdgeOutput::accumulate: {
-                    T* __restrict dst = e + e0 * hidden;
-                    for (int64_t i = 0; i < n * hidden; ++i) dst[i] += y[i];
-                    break;
-                }
-                case EdgeOutput::logits:
-                    std::memcpy(logits + e0, y, n * sizeof(T));
-                    break;
-            }
+            FirstProduct<T> first;
+            first.a = wc ? edge_part.data + e0 * edge_part.width : nullptr;
+            first.lda = edge_part.width;
+            first.k = wc ? edge_part.width : 0;
+            first.w = wc;
+            first.start_a = ap;
+            first.start_b = bp;
+            first.ia = g.senders + e0;
+            first.ib = g.receivers + e0;
+            T* dst = output == EdgeOutput::logits ? logits + e0 : e + e0 * hidden;
+            run_mlp(net, m, first, n, scratch.data(), scratch.data() + kChunk * width, dst,
+                    output == EdgeOutput::accumulate);
         }
     });
 }

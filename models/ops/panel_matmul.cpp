@@ -1,5 +1,6 @@
 #include "models/ops/panel_matmul.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -69,6 +70,99 @@ HEPGNN_AVX512 void panel_rows(int64_t rows, const float* a, int64_t a_r, int64_t
             return panel_kernel<2>(ar, a_r, a_t, b, b_t, t_len, cr, ldc);
         case 1:
             return panel_kernel<1>(ar, a_r, a_t, b, b_t, t_len, cr, ldc);
+        default:
+            return;
+    }
+}
+
+// GCC 12 warns that _mm512_max_ps and _mm512_reduce_add_ps use an uninitialized value: their
+// headers pass _mm512_undefined_ps() as the masked-off source (GCC bug 105593), a false positive.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+/// Rows [0, R) of Note [Fused row epilogue]: ia and ib, where given, are the block's own.
+template <int R>
+HEPGNN_AVX512 void layer_norm_relu_kernel(const float* a, int64_t lda, const float* b, int64_t k,
+                                          float* c, const LayerNormReluRows& ep, int64_t row0) {
+    __m512 acc[R][4];
+    if (ep.start_a) {
+        for (int r = 0; r < R; ++r) {
+            const float* sa = ep.start_a + ep.ia[row0 + r] * kPanel;
+            const float* sb = ep.start_b + ep.ib[row0 + r] * kPanel;
+            for (int j = 0; j < 4; ++j)
+                acc[r][j] =
+                    _mm512_add_ps(_mm512_loadu_ps(sa + 16 * j), _mm512_loadu_ps(sb + 16 * j));
+        }
+    } else {
+        for (int r = 0; r < R; ++r)
+            for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
+    }
+    const float* ar = a + row0 * lda;
+    for (int64_t t = 0; t < k; ++t) {
+        const float* bt = b + t * kPanel;
+        const __m512 b0 = _mm512_loadu_ps(bt), b1 = _mm512_loadu_ps(bt + 16),
+                     b2 = _mm512_loadu_ps(bt + 32), b3 = _mm512_loadu_ps(bt + 48);
+        for (int r = 0; r < R; ++r) {
+            const __m512 av = _mm512_set1_ps(ar[r * lda + t]);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+            acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);
+            acc[r][3] = _mm512_fmadd_ps(av, b3, acc[r][3]);
+        }
+    }
+    const __m512 zero = _mm512_setzero_ps();
+    constexpr float inv_h = 1.0f / kPanel;
+    for (int r = 0; r < R; ++r) {
+        __m512 v[4];
+        for (int j = 0; j < 4; ++j)
+            v[j] = _mm512_add_ps(acc[r][j], _mm512_loadu_ps(ep.bias + 16 * j));
+        const float mean = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(v[0], v[1]),
+                                                              _mm512_add_ps(v[2], v[3]))) *
+                           inv_h;
+        const __m512 m = _mm512_set1_ps(mean);
+        for (int j = 0; j < 4; ++j) v[j] = _mm512_sub_ps(v[j], m);
+        __m512 q = _mm512_mul_ps(v[0], v[0]);
+        for (int j = 1; j < 4; ++j) q = _mm512_fmadd_ps(v[j], v[j], q);
+        const __m512 rstd =
+            _mm512_set1_ps(1.0f / std::sqrt(_mm512_reduce_add_ps(q) * inv_h + ep.eps));
+        float* cr = c + (row0 + r) * kPanel;
+        for (int j = 0; j < 4; ++j) {
+            // max(0, y) with 0 first: a NaN y stays NaN, as in torch::relu.
+            __m512 y = _mm512_max_ps(
+                zero, _mm512_fmadd_ps(_mm512_mul_ps(v[j], rstd), _mm512_loadu_ps(ep.gamma + 16 * j),
+                                      _mm512_loadu_ps(ep.beta + 16 * j)));
+            if (ep.accumulate) y = _mm512_add_ps(_mm512_loadu_ps(cr + 16 * j), y);
+            _mm512_storeu_ps(cr + 16 * j, y);
+        }
+    }
+}
+
+#pragma GCC diagnostic pop
+
+HEPGNN_AVX512 void layer_norm_relu_rows(const float* a, int64_t lda, int64_t rows, int64_t k,
+                                        const float* b, float* c, const LayerNormReluRows& ep) {
+    int64_t r = 0;
+    for (; r + kMaxRows <= rows; r += kMaxRows) {
+        if (ep.start_a && r + 2 * kMaxRows <= rows)  // the next block's node rows
+            for (int64_t i = r + kMaxRows; i < r + 2 * kMaxRows; ++i) {
+                for (int64_t d = 0; d < kPanel; d += 16) {
+                    __builtin_prefetch(ep.start_a + ep.ia[i] * kPanel + d);
+                    __builtin_prefetch(ep.start_b + ep.ib[i] * kPanel + d);
+                }
+            }
+        layer_norm_relu_kernel<kMaxRows>(a, lda, b, k, c, ep, r);
+    }
+    switch (rows - r) {
+        case 5:
+            return layer_norm_relu_kernel<5>(a, lda, b, k, c, ep, r);
+        case 4:
+            return layer_norm_relu_kernel<4>(a, lda, b, k, c, ep, r);
+        case 3:
+            return layer_norm_relu_kernel<3>(a, lda, b, k, c, ep, r);
+        case 2:
+            return layer_norm_relu_kernel<2>(a, lda, b, k, c, ep, r);
+        case 1:
+            return layer_norm_relu_kernel<1>(a, lda, b, k, c, ep, r);
         default:
             return;
     }
@@ -164,6 +258,11 @@ void panel_matmul(const float* a, int64_t lda, int64_t rows, int64_t k, const fl
     for (int64_t p = 0; p < n; p += kPanel) panel_rows(rows, a, lda, 1, b + p, n, k, c + p, n);
 }
 
+void panel_matmul_layer_norm_relu(const float* a, int64_t lda, int64_t rows, int64_t k,
+                                  const float* b, float* c, const LayerNormReluRows& epilogue) {
+    layer_norm_relu_rows(a, lda, rows, k, b, c, epilogue);
+}
+
 void panel_matmul_at(const float* a, int64_t rows, int64_t k, const float* d, int64_t n, float* c) {
     for (int64_t p = 0; p < n; p += kPanel) panel_rows(k, a, 1, k, d + p, n, rows, c + p, n);
 }
@@ -205,6 +304,8 @@ bool panel_matmul_supported(int64_t) {
 }
 void panel_matmul(const float*, int64_t, int64_t, int64_t, const float*, int64_t, float*) {}
 void panel_matmul_at(const float*, int64_t, int64_t, const float*, int64_t, float*) {}
+void panel_matmul_layer_norm_relu(const float*, int64_t, int64_t, int64_t, const float*, float*,
+                                  const LayerNormReluRows&) {}
 #endif
 
 }  // namespace hepgnn::ops

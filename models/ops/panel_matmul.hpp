@@ -21,6 +21,41 @@ void panel_matmul(const float* a, int64_t lda, int64_t rows, int64_t k, const fl
 /// Only where panel_matmul_supported(n).
 void panel_matmul_at(const float* a, int64_t rows, int64_t k, const float* d, int64_t n, float* c);
 
+// ---- products with their layer norm in registers (inference only) ---------------------------
+//
+// Note [Fused row epilogue]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~
+// In the inference forward, nearly every product of the default model (H = 64, layer norm, ReLU)
+// is followed by the same row work: + bias, layer norm, ReLU, and for the last layer of a
+// residual MLP, + the residual. A 64-wide output row is four registers of the panel kernel, so
+// that work runs on the accumulators before they are stored, and the row never makes another
+// pass through memory. The first product of an edge MLP also starts its accumulators at the
+// edge's node parts a[s] + b[r] (the gather of Note [Inference forward]) instead of at zero.
+// The sums run in another order than layer_norm_rows' (the products are added to a + b rather
+// than a + b to the products, and the row sums reduce four registers): same function, within
+// float32 rounding (tests compare to 1e-5).
+
+/// The row work after a fused product: rows start at start_a[ia[i]] + start_b[ib[i]] (rows of
+/// 64; none where start_a is null), then y = relu(layer_norm(row + bias) * gamma + beta), and
+/// c = y, or c += y with `accumulate`.
+struct LayerNormReluRows {
+    const float* bias = nullptr;
+    const float* gamma = nullptr;
+    const float* beta = nullptr;
+    float eps = 1e-5f;
+    const float* start_a = nullptr;
+    const float* start_b = nullptr;
+    const int64_t* ia = nullptr;
+    const int64_t* ib = nullptr;
+    bool accumulate = false;
+};
+
+/// c [rows, 64] (contiguous) = the rows of `epilogue` applied to a [rows, k] (row stride lda)
+/// b [k, 64]; k may be 0 (no product: the start rows alone). Only where
+/// panel_matmul_supported(64).
+void panel_matmul_layer_norm_relu(const float* a, int64_t lda, int64_t rows, int64_t k,
+                                  const float* b, float* c, const LayerNormReluRows& epilogue);
+
 // ---- bfloat16 products (inference only) --------------------------------------------------------
 //
 // Note [bfloat16 products]

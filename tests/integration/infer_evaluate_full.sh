@@ -36,6 +36,18 @@ grep -q "walkthrough_doubles" "$WORK/infer.txt" || { cat "$WORK/infer.txt"; fail
 mpi 2 "$HEPGNN" infer --model "$CKPT" --input "$WORK/ev" --out "$WORK/sub2" "${FULL[@]}" "${TRACKS[@]}" \
     --save-graphs "$WORK/infer2.h5" >"$WORK/infer2.txt" 2>&1 || { cat "$WORK/infer2.txt"; fail "2-rank infer failed"; }
 ls "$WORK" | grep -q '\.\(part\|spill\|tmp\)' && fail "infer left temporary files behind"
+# timing.json: each event's GNN seconds (on 2 ranks, each rank's events too), whose mean is the
+# per-event figure of the stage table, and their median.
+"$PYTHON" - "$WORK/sub/timing.json" "$WORK/sub2/timing.json" <<'PY' || fail "infer's per-event GNN times"
+import json, statistics, sys
+for path in sys.argv[1:]:
+    t = json.load(open(path))
+    by_event = t["gnn_s_by_event"]
+    assert len(by_event) == t["events"] == 3 and all(s > 0 for s in by_event), (path, by_event)
+    mean = t["seconds_per_event"]["gnn_s"]
+    assert abs(sum(by_event) / 3 - mean) <= 1e-9 + 1e-6 * mean, (path, by_event, mean)
+    assert t["gnn_s_median"] == statistics.median(by_event), (path, t["gnn_s_median"])
+PY
 # With the defaults: a note when the seed cut leaves no candidate, none otherwise.
 "$HEPGNN" infer --model "$CKPT" --input "$WORK/ev" --out "$WORK/sub_default" "${FULL[@]}" \
     >"$WORK/infer_default.txt" 2>&1 || { cat "$WORK/infer_default.txt"; fail "infer with the default cuts failed"; }

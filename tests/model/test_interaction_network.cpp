@@ -217,7 +217,9 @@ TEST(InteractionNetwork, SingleLayerMlpsEqualPlain) {
 // ---- the fused inference forward (no-grad) equals the differentiable one ----------------------
 
 // (aggregation, activation, layer_norm, n_mlp_layers, hidden_dim, dtype, edge_features). Hidden
-// 64 in float32 takes the AVX-512 panel kernel, other widths and float64 the generic products.
+// 64 in float32 takes the AVX-512 panel kernel, with its row work in registers for ReLU and
+// layer norm (Note [Fused row epilogue]; with one layer per MLP, the edge net's fused product
+// reads and writes e in place); other widths and float64 take the generic products.
 using InferenceCase =
     std::tuple<std::string, std::string, bool, int64_t, int64_t, torch::Dtype, std::string>;
 
@@ -268,6 +270,7 @@ INSTANTIATE_TEST_SUITE_P(
                       InferenceCase{"mean", "silu", false, 1, 16, torch::kFloat64, "none"},
                       InferenceCase{"sum_max", "tanh", true, 3, 24, torch::kFloat64, "none"},
                       InferenceCase{"sum", "relu", true, 2, 64, torch::kFloat32, "differences"},
+                      InferenceCase{"sum", "relu", true, 1, 64, torch::kFloat32, "differences"},
                       InferenceCase{"max", "tanh", false, 1, 16, torch::kFloat64, "differences"}));
 
 TEST(InferenceForward, TheOpFromEdgeIndexEqualsTheModel) {
