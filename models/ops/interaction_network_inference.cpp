@@ -216,11 +216,11 @@ struct FirstProduct {
 };
 
 /// Whether a product into layer l runs with its row work in registers (Note [Fused row
-/// epilogue]): float32, the default model's width, layer norm and ReLU, no bfloat16 weights.
+/// epilogue]): float32, the default model's width, layer norm and ReLU.
 template <typename T>
-bool fused(const Network<T>& net, const Layer<T>& l, const uint16_t* w16) {
+bool fused(const Network<T>& net, const Layer<T>& l) {
     if constexpr (std::is_same_v<T, float>) {
-        return net.activation == Activation::relu && l.activate && l.gamma && l.out == 64 && !w16 &&
+        return net.activation == Activation::relu && l.activate && l.gamma && l.out == 64 &&
                panel_matmul_supported(64);
     } else {
         return false;
@@ -243,7 +243,7 @@ void run_mlp(const Network<T>& net, const Mlp<T>& m, const FirstProduct<T>& firs
         const T* w = head ? first.w : l.w();
         const uint16_t* w16 = head ? first.w16 : l.p();
         const bool start = head && first.start_a;
-        if (fused(net, l, w16)) {
+        if (fused(net, l)) {
             if constexpr (std::is_same_v<T, float>) {
                 LayerNormReluRows rows_work;
                 rows_work.bias = l.bias;
@@ -258,7 +258,11 @@ void run_mlp(const Network<T>& net, const Mlp<T>& m, const FirstProduct<T>& firs
                 }
                 rows_work.accumulate = i == last && accumulate;
                 T* out = i == last ? dst : buf;
-                panel_matmul_layer_norm_relu(a, lda, rows, k, w, out, rows_work);
+                // bfloat16 products where matmul would take them (contiguous rows of a).
+                if (w16 && lda == k)
+                    panel_matmul_bf16_layer_norm_relu(a, rows, k, w16, out, rows_work);
+                else
+                    panel_matmul_layer_norm_relu(a, lda, rows, k, w, out, rows_work);
                 if (i == last) return;
                 in = out;
                 std::swap(buf, other);

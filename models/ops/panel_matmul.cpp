@@ -75,99 +75,6 @@ HEPGNN_AVX512 void panel_rows(int64_t rows, const float* a, int64_t a_r, int64_t
     }
 }
 
-// GCC 12 warns that _mm512_max_ps and _mm512_reduce_add_ps use an uninitialized value: their
-// headers pass _mm512_undefined_ps() as the masked-off source (GCC bug 105593), a false positive.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-/// Rows [0, R) of Note [Fused row epilogue]: ia and ib, where given, are the block's own.
-template <int R>
-HEPGNN_AVX512 void layer_norm_relu_kernel(const float* a, int64_t lda, const float* b, int64_t k,
-                                          float* c, const LayerNormReluRows& ep, int64_t row0) {
-    __m512 acc[R][4];
-    if (ep.start_a) {
-        for (int r = 0; r < R; ++r) {
-            const float* sa = ep.start_a + ep.ia[row0 + r] * kPanel;
-            const float* sb = ep.start_b + ep.ib[row0 + r] * kPanel;
-            for (int j = 0; j < 4; ++j)
-                acc[r][j] =
-                    _mm512_add_ps(_mm512_loadu_ps(sa + 16 * j), _mm512_loadu_ps(sb + 16 * j));
-        }
-    } else {
-        for (int r = 0; r < R; ++r)
-            for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
-    }
-    const float* ar = a + row0 * lda;
-    for (int64_t t = 0; t < k; ++t) {
-        const float* bt = b + t * kPanel;
-        const __m512 b0 = _mm512_loadu_ps(bt), b1 = _mm512_loadu_ps(bt + 16),
-                     b2 = _mm512_loadu_ps(bt + 32), b3 = _mm512_loadu_ps(bt + 48);
-        for (int r = 0; r < R; ++r) {
-            const __m512 av = _mm512_set1_ps(ar[r * lda + t]);
-            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-            acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);
-            acc[r][3] = _mm512_fmadd_ps(av, b3, acc[r][3]);
-        }
-    }
-    const __m512 zero = _mm512_setzero_ps();
-    constexpr float inv_h = 1.0f / kPanel;
-    for (int r = 0; r < R; ++r) {
-        __m512 v[4];
-        for (int j = 0; j < 4; ++j)
-            v[j] = _mm512_add_ps(acc[r][j], _mm512_loadu_ps(ep.bias + 16 * j));
-        const float mean = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(v[0], v[1]),
-                                                              _mm512_add_ps(v[2], v[3]))) *
-                           inv_h;
-        const __m512 m = _mm512_set1_ps(mean);
-        for (int j = 0; j < 4; ++j) v[j] = _mm512_sub_ps(v[j], m);
-        __m512 q = _mm512_mul_ps(v[0], v[0]);
-        for (int j = 1; j < 4; ++j) q = _mm512_fmadd_ps(v[j], v[j], q);
-        const __m512 rstd =
-            _mm512_set1_ps(1.0f / std::sqrt(_mm512_reduce_add_ps(q) * inv_h + ep.eps));
-        float* cr = c + (row0 + r) * kPanel;
-        for (int j = 0; j < 4; ++j) {
-            // max(0, y) with 0 first: a NaN y stays NaN, as in torch::relu.
-            __m512 y = _mm512_max_ps(
-                zero, _mm512_fmadd_ps(_mm512_mul_ps(v[j], rstd), _mm512_loadu_ps(ep.gamma + 16 * j),
-                                      _mm512_loadu_ps(ep.beta + 16 * j)));
-            if (ep.accumulate) y = _mm512_add_ps(_mm512_loadu_ps(cr + 16 * j), y);
-            _mm512_storeu_ps(cr + 16 * j, y);
-        }
-    }
-}
-
-#pragma GCC diagnostic pop
-
-HEPGNN_AVX512 void layer_norm_relu_rows(const float* a, int64_t lda, int64_t rows, int64_t k,
-                                        const float* b, float* c, const LayerNormReluRows& ep) {
-    int64_t r = 0;
-    for (; r + kMaxRows <= rows; r += kMaxRows) {
-        if (ep.start_a && r + 2 * kMaxRows <= rows)  // the next block's node rows
-            for (int64_t i = r + kMaxRows; i < r + 2 * kMaxRows; ++i) {
-                for (int64_t d = 0; d < kPanel; d += 16) {
-                    __builtin_prefetch(ep.start_a + ep.ia[i] * kPanel + d);
-                    __builtin_prefetch(ep.start_b + ep.ib[i] * kPanel + d);
-                }
-            }
-        layer_norm_relu_kernel<kMaxRows>(a, lda, b, k, c, ep, r);
-    }
-    switch (rows - r) {
-        case 5:
-            return layer_norm_relu_kernel<5>(a, lda, b, k, c, ep, r);
-        case 4:
-            return layer_norm_relu_kernel<4>(a, lda, b, k, c, ep, r);
-        case 3:
-            return layer_norm_relu_kernel<3>(a, lda, b, k, c, ep, r);
-        case 2:
-            return layer_norm_relu_kernel<2>(a, lda, b, k, c, ep, r);
-        case 1:
-            return layer_norm_relu_kernel<1>(a, lda, b, k, c, ep, r);
-        default:
-            return;
-    }
-}
-
 bool have_avx512() {
     static const bool have = __builtin_cpu_supports("avx512f");
     return have;
@@ -244,6 +151,159 @@ HEPGNN_AVX512_BF16 void bf16_panel_rows(int64_t rows, const uint16_t* a, int64_t
             return;
     }
 }
+// ---- products with their row work in registers (Note [Fused row epilogue]) ------------------
+
+// GCC 12 warns that _mm512_max_ps and _mm512_reduce_add_ps use an uninitialized value: their
+// headers pass _mm512_undefined_ps() as the masked-off source (GCC bug 105593), a false positive.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+/// acc = rows [row0, row0 + R) of the start rows: start_a[ia] + start_b[ib], or zero.
+template <int R>
+HEPGNN_AVX512 __attribute__((always_inline)) inline void start_rows(__m512 (&acc)[R][4],
+                                                                    const LayerNormReluRows& ep,
+                                                                    int64_t row0) {
+    if (ep.start_a) {
+        for (int r = 0; r < R; ++r) {
+            const float* sa = ep.start_a + ep.ia[row0 + r] * kPanel;
+            const float* sb = ep.start_b + ep.ib[row0 + r] * kPanel;
+            for (int j = 0; j < 4; ++j)
+                acc[r][j] =
+                    _mm512_add_ps(_mm512_loadu_ps(sa + 16 * j), _mm512_loadu_ps(sb + 16 * j));
+        }
+    } else {
+        for (int r = 0; r < R; ++r)
+            for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
+    }
+}
+
+/// Rows [row0, row0 + R) of c = (or +=) relu(layer_norm(acc + bias) * gamma + beta).
+template <int R>
+HEPGNN_AVX512 __attribute__((always_inline)) inline void store_layer_norm_relu(
+    __m512 (&acc)[R][4], float* c, const LayerNormReluRows& ep, int64_t row0) {
+    const __m512 zero = _mm512_setzero_ps();
+    constexpr float inv_h = 1.0f / kPanel;
+    for (int r = 0; r < R; ++r) {
+        __m512 v[4];
+        for (int j = 0; j < 4; ++j)
+            v[j] = _mm512_add_ps(acc[r][j], _mm512_loadu_ps(ep.bias + 16 * j));
+        const float mean = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(v[0], v[1]),
+                                                              _mm512_add_ps(v[2], v[3]))) *
+                           inv_h;
+        const __m512 m = _mm512_set1_ps(mean);
+        for (int j = 0; j < 4; ++j) v[j] = _mm512_sub_ps(v[j], m);
+        __m512 q = _mm512_mul_ps(v[0], v[0]);
+        for (int j = 1; j < 4; ++j) q = _mm512_fmadd_ps(v[j], v[j], q);
+        const __m512 rstd =
+            _mm512_set1_ps(1.0f / std::sqrt(_mm512_reduce_add_ps(q) * inv_h + ep.eps));
+        float* cr = c + (row0 + r) * kPanel;
+        for (int j = 0; j < 4; ++j) {
+            // max(0, y) with 0 first: a NaN y stays NaN, as in torch::relu.
+            __m512 y = _mm512_max_ps(
+                zero, _mm512_fmadd_ps(_mm512_mul_ps(v[j], rstd), _mm512_loadu_ps(ep.gamma + 16 * j),
+                                      _mm512_loadu_ps(ep.beta + 16 * j)));
+            if (ep.accumulate) y = _mm512_add_ps(_mm512_loadu_ps(cr + 16 * j), y);
+            _mm512_storeu_ps(cr + 16 * j, y);
+        }
+    }
+}
+
+#pragma GCC diagnostic pop
+
+/// The float32 product: a [rows, k] (row stride lda) times b [k, 64].
+struct Float32Rows {
+    const float* a;
+    int64_t lda, k;
+    const float* b;
+    float* c;
+    const LayerNormReluRows& ep;
+
+    template <int R>
+    HEPGNN_AVX512 void block(int64_t row0) const {
+        __m512 acc[R][4];
+        start_rows<R>(acc, ep, row0);
+        const float* ar = a + row0 * lda;
+        for (int64_t t = 0; t < k; ++t) {
+            const float* bt = b + t * kPanel;
+            const __m512 b0 = _mm512_loadu_ps(bt), b1 = _mm512_loadu_ps(bt + 16),
+                         b2 = _mm512_loadu_ps(bt + 32), b3 = _mm512_loadu_ps(bt + 48);
+            for (int r = 0; r < R; ++r) {
+                const __m512 av = _mm512_set1_ps(ar[r * lda + t]);
+                acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+                acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);
+                acc[r][3] = _mm512_fmadd_ps(av, b3, acc[r][3]);
+            }
+        }
+        store_layer_norm_relu<R>(acc, c, ep, row0);
+    }
+};
+
+/// The bfloat16 product (Note [bfloat16 products]): a16 [rows, k] (contiguous, k even) times
+/// b packed as pairs of rows of a [k, 64] matrix.
+struct Bfloat16Rows {
+    const uint16_t* a16;
+    int64_t k;
+    const uint16_t* b;
+    float* c;
+    const LayerNormReluRows& ep;
+
+    template <int R>
+    HEPGNN_AVX512_BF16 void block(int64_t row0) const {
+        __m512 acc[R][4];
+        start_rows<R>(acc, ep, row0);
+        const uint16_t* ar = a16 + row0 * k;
+        for (int64_t t = 0; t < k; t += 2) {
+            const uint16_t* bt = b + (t / 2) * 2 * kPanel;
+            const auto b0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt));
+            const auto b1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt + 32));
+            const auto b2 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt + 64));
+            const auto b3 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt + 96));
+            for (int r = 0; r < R; ++r) {
+                int32_t pair;
+                std::memcpy(&pair, ar + r * k + t, sizeof pair);
+                const auto av = reinterpret_cast<__m512bh>(_mm512_set1_epi32(pair));
+                acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
+                acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
+                acc[r][2] = _mm512_dpbf16_ps(acc[r][2], av, b2);
+                acc[r][3] = _mm512_dpbf16_ps(acc[r][3], av, b3);
+            }
+        }
+        store_layer_norm_relu<R>(acc, c, ep, row0);
+    }
+};
+
+/// All rows in blocks of kMaxRows, then the rest; the next block's start rows are prefetched
+/// (the node rows of an edge MLP lie anywhere in node_a and node_b).
+template <typename Rows>
+HEPGNN_AVX512 void fused_rows(int64_t rows, const LayerNormReluRows& ep, const Rows& kernel) {
+    int64_t r = 0;
+    for (; r + kMaxRows <= rows; r += kMaxRows) {
+        if (ep.start_a && r + 2 * kMaxRows <= rows)
+            for (int64_t i = r + kMaxRows; i < r + 2 * kMaxRows; ++i) {
+                for (int64_t d = 0; d < kPanel; d += 16) {
+                    __builtin_prefetch(ep.start_a + ep.ia[i] * kPanel + d);
+                    __builtin_prefetch(ep.start_b + ep.ib[i] * kPanel + d);
+                }
+            }
+        kernel.template block<kMaxRows>(r);
+    }
+    switch (rows - r) {
+        case 5:
+            return kernel.template block<5>(r);
+        case 4:
+            return kernel.template block<4>(r);
+        case 3:
+            return kernel.template block<3>(r);
+        case 2:
+            return kernel.template block<2>(r);
+        case 1:
+            return kernel.template block<1>(r);
+        default:
+            return;
+    }
+}
 #endif
 
 }  // namespace
@@ -260,7 +320,7 @@ void panel_matmul(const float* a, int64_t lda, int64_t rows, int64_t k, const fl
 
 void panel_matmul_layer_norm_relu(const float* a, int64_t lda, int64_t rows, int64_t k,
                                   const float* b, float* c, const LayerNormReluRows& epilogue) {
-    layer_norm_relu_rows(a, lda, rows, k, b, c, epilogue);
+    fused_rows(rows, epilogue, Float32Rows{a, lda, k, b, c, epilogue});
 }
 
 void panel_matmul_at(const float* a, int64_t rows, int64_t k, const float* d, int64_t n, float* c) {
@@ -282,13 +342,25 @@ void pack_bf16_pairs(const float* b, int64_t k, int64_t n, uint16_t* out) {
             out[(t / 2) * 2 * n + 2 * j + t % 2] = to_bf16(b[t * n + j]);
 }
 
+/// a's first `count` values as bfloat16, in a buffer of this thread's (valid until its next call).
+const uint16_t* as_bf16(const float* a, int64_t count) {
+    thread_local std::vector<uint16_t> a16;  // one chunk of rows, reused
+    a16.resize(static_cast<size_t>(count));
+    convert_to_bf16(a, count, a16.data());
+    return a16.data();
+}
+
 void panel_matmul_bf16(const float* a, int64_t rows, int64_t k, const uint16_t* packed, int64_t n,
                        float* c) {
-    thread_local std::vector<uint16_t> a16;  // one chunk of rows, reused
-    a16.resize(static_cast<size_t>(rows * k));
-    convert_to_bf16(a, rows * k, a16.data());
+    const uint16_t* a16 = as_bf16(a, rows * k);
     for (int64_t p = 0; p < n; p += kPanel)
-        bf16_panel_rows(rows, a16.data(), k, packed + 2 * p, 2 * n, c + p, n);
+        bf16_panel_rows(rows, a16, k, packed + 2 * p, 2 * n, c + p, n);
+}
+
+void panel_matmul_bf16_layer_norm_relu(const float* a, int64_t rows, int64_t k,
+                                       const uint16_t* packed, float* c,
+                                       const LayerNormReluRows& epilogue) {
+    fused_rows(rows, epilogue, Bfloat16Rows{as_bf16(a, rows * k), k, packed, c, epilogue});
 }
 #else
 bool cpu_has_avx512_bf16() {
@@ -299,6 +371,8 @@ bool bf16_panel_supported(int64_t, int64_t) {
 }
 void pack_bf16_pairs(const float*, int64_t, int64_t, uint16_t*) {}
 void panel_matmul_bf16(const float*, int64_t, int64_t, const uint16_t*, int64_t, float*) {}
+void panel_matmul_bf16_layer_norm_relu(const float*, int64_t, int64_t, const uint16_t*, float*,
+                                       const LayerNormReluRows&) {}
 bool panel_matmul_supported(int64_t) {
     return false;
 }

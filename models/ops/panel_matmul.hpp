@@ -33,7 +33,8 @@ void panel_matmul_at(const float* a, int64_t rows, int64_t k, const float* d, in
 // edge's node parts a[s] + b[r] (the gather of Note [Inference forward]) instead of at zero.
 // The sums run in another order than layer_norm_rows' (the products are added to a + b rather
 // than a + b to the products, and the row sums reduce four registers): same function, within
-// float32 rounding (tests compare to 1e-5).
+// float32 rounding (tests compare to 1e-5). The bfloat16 products (Note [bfloat16 products])
+// take the same row work: only the product loop differs.
 
 /// The row work after a fused product: rows start at start_a[ia[i]] + start_b[ib[i]] (rows of
 /// 64; none where start_a is null), then y = relu(layer_norm(row + bias) * gamma + beta), and
@@ -88,5 +89,11 @@ void pack_bf16_pairs(const float* b, int64_t k, int64_t n, uint16_t* out);
 /// packed by pack_bf16_pairs, c contiguous. Only where bf16_panel_supported(k, n).
 void panel_matmul_bf16(const float* a, int64_t rows, int64_t k, const uint16_t* packed, int64_t n,
                        float* c);
+
+/// panel_matmul_layer_norm_relu with the product of panel_matmul_bf16: a [rows, k] contiguous,
+/// packed from a [k, 64] matrix. Only where bf16_panel_supported(k, 64).
+void panel_matmul_bf16_layer_norm_relu(const float* a, int64_t rows, int64_t k,
+                                       const uint16_t* packed, float* c,
+                                       const LayerNormReluRows& epilogue);
 
 }  // namespace hepgnn::ops
