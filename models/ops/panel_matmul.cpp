@@ -28,12 +28,12 @@ namespace {
 constexpr int64_t kPanel = 64;
 constexpr int kMaxRows = 6;
 
+/// acc[r] += sum over t of A(r, t) * B(t, 0:64), with A(r, t) = a[r * a_r + t * a_t] and
+/// B(t) = b + t * b_t.
 template <int R>
-HEPGNN_AVX512 void panel_kernel(const float* a, int64_t a_r, int64_t a_t, const float* b,
-                                int64_t b_t, int64_t t_len, float* c, int64_t ldc) {
-    __m512 acc[R][4];
-    for (int r = 0; r < R; ++r)
-        for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
+HEPGNN_AVX512 __attribute__((always_inline)) inline void add_panel_products(
+    __m512 (&acc)[R][4], const float* a, int64_t a_r, int64_t a_t, const float* b, int64_t b_t,
+    int64_t t_len) {
     for (int64_t t = 0; t < t_len; ++t) {
         const float* bt = b + t * b_t;
         const __m512 b0 = _mm512_loadu_ps(bt), b1 = _mm512_loadu_ps(bt + 16),
@@ -47,6 +47,15 @@ HEPGNN_AVX512 void panel_kernel(const float* a, int64_t a_r, int64_t a_t, const 
             acc[r][3] = _mm512_fmadd_ps(av, b3, acc[r][3]);
         }
     }
+}
+
+template <int R>
+HEPGNN_AVX512 void panel_kernel(const float* a, int64_t a_r, int64_t a_t, const float* b,
+                                int64_t b_t, int64_t t_len, float* c, int64_t ldc) {
+    __m512 acc[R][4];
+    for (int r = 0; r < R; ++r)
+        for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
+    add_panel_products<R>(acc, a, a_r, a_t, b, b_t, t_len);
     for (int r = 0; r < R; ++r)
         for (int j = 0; j < 4; ++j) _mm512_storeu_ps(c + r * ldc + 16 * j, acc[r][j]);
 }
@@ -103,12 +112,11 @@ HEPGNN_AVX512_BF16 void convert_to_bf16(const float* a, int64_t count, uint16_t*
     for (; i < count; ++i) out[i] = to_bf16(a[i]);
 }
 
+/// acc[r] += bf16 rows a [R, k] (contiguous) times the packed 64-column panel b (row pairs
+/// b_pair apart), float32 sums.
 template <int R>
-HEPGNN_AVX512_BF16 void bf16_panel_kernel(const uint16_t* a, int64_t k, const uint16_t* b,
-                                          int64_t b_pair, float* c, int64_t ldc) {
-    __m512 acc[R][4];
-    for (int r = 0; r < R; ++r)
-        for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
+HEPGNN_AVX512_BF16 __attribute__((always_inline)) inline void add_bf16_panel_products(
+    __m512 (&acc)[R][4], const uint16_t* a, int64_t k, const uint16_t* b, int64_t b_pair) {
     for (int64_t t = 0; t < k; t += 2) {
         const uint16_t* bt = b + (t / 2) * b_pair;
         const auto b0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt));
@@ -125,6 +133,15 @@ HEPGNN_AVX512_BF16 void bf16_panel_kernel(const uint16_t* a, int64_t k, const ui
             acc[r][3] = _mm512_dpbf16_ps(acc[r][3], av, b3);
         }
     }
+}
+
+template <int R>
+HEPGNN_AVX512_BF16 void bf16_panel_kernel(const uint16_t* a, int64_t k, const uint16_t* b,
+                                          int64_t b_pair, float* c, int64_t ldc) {
+    __m512 acc[R][4];
+    for (int r = 0; r < R; ++r)
+        for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
+    add_bf16_panel_products<R>(acc, a, k, b, b_pair);
     for (int r = 0; r < R; ++r)
         for (int j = 0; j < 4; ++j) _mm512_storeu_ps(c + r * ldc + 16 * j, acc[r][j]);
 }
@@ -223,19 +240,7 @@ struct Float32Rows {
     HEPGNN_AVX512 void block(int64_t row0) const {
         __m512 acc[R][4];
         start_rows<R>(acc, ep, row0);
-        const float* ar = a + row0 * lda;
-        for (int64_t t = 0; t < k; ++t) {
-            const float* bt = b + t * kPanel;
-            const __m512 b0 = _mm512_loadu_ps(bt), b1 = _mm512_loadu_ps(bt + 16),
-                         b2 = _mm512_loadu_ps(bt + 32), b3 = _mm512_loadu_ps(bt + 48);
-            for (int r = 0; r < R; ++r) {
-                const __m512 av = _mm512_set1_ps(ar[r * lda + t]);
-                acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-                acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-                acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);
-                acc[r][3] = _mm512_fmadd_ps(av, b3, acc[r][3]);
-            }
-        }
+        add_panel_products<R>(acc, a + row0 * lda, lda, 1, b, kPanel, k);
         store_layer_norm_relu<R>(acc, c, ep, row0);
     }
 };
@@ -253,23 +258,7 @@ struct Bfloat16Rows {
     HEPGNN_AVX512_BF16 void block(int64_t row0) const {
         __m512 acc[R][4];
         start_rows<R>(acc, ep, row0);
-        const uint16_t* ar = a16 + row0 * k;
-        for (int64_t t = 0; t < k; t += 2) {
-            const uint16_t* bt = b + (t / 2) * 2 * kPanel;
-            const auto b0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt));
-            const auto b1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt + 32));
-            const auto b2 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt + 64));
-            const auto b3 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(bt + 96));
-            for (int r = 0; r < R; ++r) {
-                int32_t pair;
-                std::memcpy(&pair, ar + r * k + t, sizeof pair);
-                const auto av = reinterpret_cast<__m512bh>(_mm512_set1_epi32(pair));
-                acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
-                acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
-                acc[r][2] = _mm512_dpbf16_ps(acc[r][2], av, b2);
-                acc[r][3] = _mm512_dpbf16_ps(acc[r][3], av, b3);
-            }
-        }
+        add_bf16_panel_products<R>(acc, a16 + row0 * k, k, b, 2 * kPanel);
         store_layer_norm_relu<R>(acc, c, ep, row0);
     }
 };
