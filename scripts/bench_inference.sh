@@ -76,7 +76,7 @@ done
     >"$out/pair.json" 2>/dev/null
 
 /usr/bin/python3 - "$out" "$repeat" "$threads" <<'PY'
-import glob, json, statistics, sys
+import json, statistics, sys
 out, repeat, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 timing = json.load(open(f"{out}/infer/timing.json"))
 gnn = timing["gnn_s_by_event"]

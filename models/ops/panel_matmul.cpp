@@ -168,6 +168,7 @@ HEPGNN_AVX512_BF16 void bf16_panel_rows(int64_t rows, const uint16_t* a, int64_t
             return;
     }
 }
+
 // ---- products with their row work in registers (Note [Fused row epilogue]) ------------------
 
 // GCC 12 warns that _mm512_max_ps and _mm512_reduce_add_ps use an uninitialized value: their
