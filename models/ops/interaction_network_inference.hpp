@@ -13,8 +13,11 @@
 // writes five [E, H] tensors per MLP and keeps them for backward. The classifier reduces its
 // chunks to logits the same way, and the node-side MLPs run on chunks of nodes (the node net's
 // input [h, a_in, a_out] is assembled per chunk, never as an [N, 3H] tensor). Nothing is
-// allocated per chunk: each task has one scratch buffer. The arithmetic is the training
-// forward's (same kernels, same layer-norm rounding), so logits agree with it to ~1e-6.
+// allocated per chunk: each task has one scratch buffer. For ReLU with layer norm at width 64
+// in float32 (the default model), each product also runs its row work in registers and starts
+// at the gathered node parts (Note [Fused row epilogue] in models/ops/panel_matmul.hpp): same
+// function, other float32 rounding, so logits agree with the training forward to ~1e-6. Other
+// shapes take the training forward's kernels and layer-norm rounding.
 #pragma once
 
 #include <torch/types.h>
