@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -60,28 +61,34 @@ HEPGNN_AVX512 void panel_kernel(const float* a, int64_t a_r, int64_t a_t, const 
         for (int j = 0; j < 4; ++j) _mm512_storeu_ps(c + r * ldc + 16 * j, acc[r][j]);
 }
 
-/// C[0:rows, panel] for rows output rows starting at A(0, .) and C's first row.
-HEPGNN_AVX512 void panel_rows(int64_t rows, const float* a, int64_t a_r, int64_t a_t,
-                              const float* b, int64_t b_t, int64_t t_len, float* c, int64_t ldc) {
+/// Calls block(std::integral_constant<int, R>{}, r) for rows [r, r + R) of `rows`: blocks of
+/// kMaxRows, then one block of the rest (R < kMaxRows), so that each R is a kernel of its own.
+template <typename Block>
+void row_blocks(int64_t rows, const Block& block) {
     int64_t r = 0;
-    for (; r + kMaxRows <= rows; r += kMaxRows)
-        panel_kernel<kMaxRows>(a + r * a_r, a_r, a_t, b, b_t, t_len, c + r * ldc, ldc);
-    const float* ar = a + r * a_r;
-    float* cr = c + r * ldc;
+    for (; r + kMaxRows <= rows; r += kMaxRows) block(std::integral_constant<int, kMaxRows>{}, r);
     switch (rows - r) {
         case 5:
-            return panel_kernel<5>(ar, a_r, a_t, b, b_t, t_len, cr, ldc);
+            return block(std::integral_constant<int, 5>{}, r);
         case 4:
-            return panel_kernel<4>(ar, a_r, a_t, b, b_t, t_len, cr, ldc);
+            return block(std::integral_constant<int, 4>{}, r);
         case 3:
-            return panel_kernel<3>(ar, a_r, a_t, b, b_t, t_len, cr, ldc);
+            return block(std::integral_constant<int, 3>{}, r);
         case 2:
-            return panel_kernel<2>(ar, a_r, a_t, b, b_t, t_len, cr, ldc);
+            return block(std::integral_constant<int, 2>{}, r);
         case 1:
-            return panel_kernel<1>(ar, a_r, a_t, b, b_t, t_len, cr, ldc);
+            return block(std::integral_constant<int, 1>{}, r);
         default:
             return;
     }
+}
+
+/// C[0:rows, panel] for rows output rows starting at A(0, .) and C's first row.
+void panel_rows(int64_t rows, const float* a, int64_t a_r, int64_t a_t, const float* b, int64_t b_t,
+                int64_t t_len, float* c, int64_t ldc) {
+    row_blocks(rows, [&](auto n, int64_t r) {
+        panel_kernel<decltype(n)::value>(a + r * a_r, a_r, a_t, b, b_t, t_len, c + r * ldc, ldc);
+    });
 }
 
 bool have_avx512() {
@@ -146,27 +153,11 @@ HEPGNN_AVX512_BF16 void bf16_panel_kernel(const uint16_t* a, int64_t k, const ui
         for (int j = 0; j < 4; ++j) _mm512_storeu_ps(c + r * ldc + 16 * j, acc[r][j]);
 }
 
-HEPGNN_AVX512_BF16 void bf16_panel_rows(int64_t rows, const uint16_t* a, int64_t k,
-                                        const uint16_t* b, int64_t b_pair, float* c, int64_t ldc) {
-    int64_t r = 0;
-    for (; r + kMaxRows <= rows; r += kMaxRows)
-        bf16_panel_kernel<kMaxRows>(a + r * k, k, b, b_pair, c + r * ldc, ldc);
-    const uint16_t* ar = a + r * k;
-    float* cr = c + r * ldc;
-    switch (rows - r) {
-        case 5:
-            return bf16_panel_kernel<5>(ar, k, b, b_pair, cr, ldc);
-        case 4:
-            return bf16_panel_kernel<4>(ar, k, b, b_pair, cr, ldc);
-        case 3:
-            return bf16_panel_kernel<3>(ar, k, b, b_pair, cr, ldc);
-        case 2:
-            return bf16_panel_kernel<2>(ar, k, b, b_pair, cr, ldc);
-        case 1:
-            return bf16_panel_kernel<1>(ar, k, b, b_pair, cr, ldc);
-        default:
-            return;
-    }
+void bf16_panel_rows(int64_t rows, const uint16_t* a, int64_t k, const uint16_t* b, int64_t b_pair,
+                     float* c, int64_t ldc) {
+    row_blocks(rows, [&](auto n, int64_t r) {
+        bf16_panel_kernel<decltype(n)::value>(a + r * k, k, b, b_pair, c + r * ldc, ldc);
+    });
 }
 
 // ---- products with their row work in registers (Note [Fused row epilogue]) ------------------
@@ -264,12 +255,11 @@ struct Bfloat16Rows {
     }
 };
 
-/// All rows in blocks of kMaxRows, then the rest; the next block's start rows are prefetched
+/// All rows by row_blocks; before each full block, the next block's start rows are prefetched
 /// (the node rows of an edge MLP lie anywhere in node_a and node_b).
 template <typename Rows>
-HEPGNN_AVX512 void fused_rows(int64_t rows, const LayerNormReluRows& ep, const Rows& kernel) {
-    int64_t r = 0;
-    for (; r + kMaxRows <= rows; r += kMaxRows) {
+void fused_rows(int64_t rows, const LayerNormReluRows& ep, const Rows& kernel) {
+    row_blocks(rows, [&](auto n, int64_t r) {
         if (ep.start_a && r + 2 * kMaxRows <= rows)
             for (int64_t i = r + kMaxRows; i < r + 2 * kMaxRows; ++i) {
                 for (int64_t d = 0; d < kPanel; d += 16) {
@@ -277,22 +267,8 @@ HEPGNN_AVX512 void fused_rows(int64_t rows, const LayerNormReluRows& ep, const R
                     __builtin_prefetch(ep.start_b + ep.ib[i] * kPanel + d);
                 }
             }
-        kernel.template block<kMaxRows>(r);
-    }
-    switch (rows - r) {
-        case 5:
-            return kernel.template block<5>(r);
-        case 4:
-            return kernel.template block<4>(r);
-        case 3:
-            return kernel.template block<3>(r);
-        case 2:
-            return kernel.template block<2>(r);
-        case 1:
-            return kernel.template block<1>(r);
-        default:
-            return;
-    }
+        kernel.template block<decltype(n)::value>(r);
+    });
 }
 #endif
 
